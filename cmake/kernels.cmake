@@ -1,0 +1,1 @@
+# Hand-written Highway kernel families (src/kernels/). Empty for now.

@@ -1,0 +1,59 @@
+// convgen tools: the one timing rule shared by `bench`, `explore`, `tune` and
+// the peer runs, so every number in a table is taken the same way.
+//
+// One untimed warm-up call, then `reps` repetitions; each repetition runs the
+// function back to back until at least `min_time_s` has elapsed and records the
+// mean time per call. The figure reported is the median repetition; the spread
+// is (max - min) / median.
+#ifndef CONVGEN_TOOLS_TIMING_H_
+#define CONVGEN_TOOLS_TIMING_H_
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace convgen {
+namespace tools {
+
+struct TimingSpec {
+  int reps = 5;
+  double min_time_s = 0.1;
+};
+
+struct Timing {
+  std::vector<double> rep_ms;  // mean ms per call, one per repetition
+  double median_ms = 0, min_ms = 0, max_ms = 0;
+  double spread() const { return median_ms > 0 ? (max_ms - min_ms) / median_ms : 0; }
+};
+
+inline Timing TimeCalls(const std::function<void()>& fn, const TimingSpec& spec) {
+  using Clock = std::chrono::steady_clock;
+  fn();  // warm-up: first-touch pages, caches, lazily created pools
+  Timing t;
+  const int reps = std::max(1, spec.reps);
+  for (int r = 0; r < reps; ++r) {
+    int64_t calls = 0;
+    const auto start = Clock::now();
+    double elapsed = 0;
+    do {
+      fn();
+      ++calls;
+      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    } while (elapsed < spec.min_time_s);
+    t.rep_ms.push_back(elapsed * 1e3 / static_cast<double>(calls));
+  }
+  std::vector<double> sorted = t.rep_ms;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t n = sorted.size();
+  t.median_ms = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  t.min_ms = sorted.front();
+  t.max_ms = sorted.back();
+  return t;
+}
+
+}  // namespace tools
+}  // namespace convgen
+
+#endif  // CONVGEN_TOOLS_TIMING_H_
