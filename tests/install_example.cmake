@@ -1,0 +1,12 @@
+# CTest: install convgen into a scratch prefix, then build and run examples/
+# as a separate CMake project with find_package(convgen): proves an
+# application can link the installed package.
+set(CONVGEN_EXAMPLE_PREFIX ${CMAKE_BINARY_DIR}/example-install)
+add_test(NAME install_and_link_example
+  COMMAND ${CMAKE_COMMAND}
+    -DBUILD_DIR=${CMAKE_BINARY_DIR}
+    -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
+    -DPREFIX=${CONVGEN_EXAMPLE_PREFIX}
+    -DGENERATOR=${CMAKE_GENERATOR}
+    -P ${CMAKE_CURRENT_SOURCE_DIR}/install_example_driver.cmake)
+set_tests_properties(install_and_link_example PROPERTIES TIMEOUT 300)
