@@ -8,5 +8,5 @@ add_test(NAME install_and_link_example
     -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
     -DPREFIX=${CONVGEN_EXAMPLE_PREFIX}
     -DGENERATOR=${CMAKE_GENERATOR}
-    -P ${CMAKE_CURRENT_SOURCE_DIR}/install_example_driver.cmake)
+    -P ${CMAKE_CURRENT_SOURCE_DIR}/scripts/install_example.cmake)
 set_tests_properties(install_and_link_example PROPERTIES TIMEOUT 300)
