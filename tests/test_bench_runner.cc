@@ -1,0 +1,385 @@
+// The plumbing of `convgen bench` (tools/lib/bench_runner.h): suite files,
+// descriptor -> plan -> record, `--target all`, and the JSON schema. No
+// timing assertions: the figures only have to exist and be finite.
+#include <catch2/catch.hpp>
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench_runner.h"
+#include "kernel.h"
+#include "targets.h"
+
+namespace {
+
+using convgen::LayerDesc;
+using convgen::tools::BenchOptions;
+using convgen::tools::BenchRecord;
+
+// A tiny layer: microseconds per run, even with the reference kernel.
+const char* kTinyLayer = "mb1ic4ih6oc5oh6kh3ph1n\"tiny\"";
+
+// A fixed nominal peak, so the tests do not spend 0.3 s measuring one.
+constexpr double kNominalPeak = 100.0;
+
+BenchOptions QuickOptions() {
+  BenchOptions o;
+  o.timing.reps = 1;
+  o.timing.min_time_s = 0;
+  o.peak_gflops = kNominalPeak;
+  return o;
+}
+
+LayerDesc Parse(const std::string& text) {
+  LayerDesc d;
+  const convgen::Status s = convgen::ParseDescriptor(text, &d);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  return d;
+}
+
+// ---- a minimal JSON reader: enough for an array of flat objects -----------
+// Values are kept as their source text (strings unescaped), so the test can
+// check the exact key set and a few values.
+struct JsonReader {
+  const std::string& s;
+  size_t i = 0;
+
+  void Ws() {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  }
+  void Expect(char c) {
+    Ws();
+    INFO("at offset " << i << " expected '" << c << "'");
+    REQUIRE(i < s.size());
+    REQUIRE(s[i] == c);
+    ++i;
+  }
+  bool Peek(char c) {
+    Ws();
+    return i < s.size() && s[i] == c;
+  }
+  std::string String() {
+    Expect('"');
+    std::string out;
+    while (true) {
+      REQUIRE(i < s.size());
+      const char c = s[i++];
+      if (c == '"') return out;
+      REQUIRE(static_cast<unsigned char>(c) >= 0x20);  // control chars escaped
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      REQUIRE(i < s.size());
+      const char e = s[i++];
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'u': {
+          REQUIRE(i + 4 <= s.size());
+          out += static_cast<char>(std::stoi(s.substr(i, 4), nullptr, 16));  // ASCII only
+          i += 4;
+          break;
+        }
+        default: FAIL("bad escape \\" << e);
+      }
+    }
+  }
+  // Scalar value: a string, or the raw text of a number / true / false / null.
+  std::string Value(bool* is_string) {
+    Ws();
+    *is_string = Peek('"');
+    if (*is_string) return String();
+    const size_t start = i;
+    while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '-' ||
+                            s[i] == '+' || s[i] == '.'))
+      ++i;
+    REQUIRE(i > start);
+    return s.substr(start, i - start);
+  }
+};
+
+struct JsonObject {
+  std::map<std::string, std::string> values;
+  std::set<std::string> string_keys;
+};
+
+std::vector<JsonObject> ParseJsonArray(const std::string& text) {
+  JsonReader r{text};
+  std::vector<JsonObject> out;
+  r.Expect('[');
+  if (r.Peek(']')) {
+    r.Expect(']');
+    return out;
+  }
+  do {
+    JsonObject obj;
+    r.Expect('{');
+    do {
+      const std::string key = r.String();
+      r.Expect(':');
+      bool is_string = false;
+      const std::string value = r.Value(&is_string);
+      REQUIRE(obj.values.count(key) == 0);  // no duplicate keys
+      obj.values[key] = value;
+      if (is_string) obj.string_keys.insert(key);
+    } while (r.Peek(',') && (r.Expect(','), true));
+    r.Expect('}');
+    out.push_back(obj);
+  } while (r.Peek(',') && (r.Expect(','), true));
+  r.Expect(']');
+  r.Ws();
+  REQUIRE(r.i == text.size());
+  return out;
+}
+
+const std::set<std::string> kRecordKeys = {"layer", "desc",   "kernel",   "target",
+                                           "threads", "time_ms", "gflops", "pct_peak",
+                                           "reps",  "spread"};
+const std::set<std::string> kStringKeys = {"layer", "desc", "kernel", "target"};
+
+std::set<std::string> Keys(const JsonObject& o) {
+  std::set<std::string> k;
+  for (const auto& kv : o.values) k.insert(kv.first);
+  return k;
+}
+
+}  // namespace
+
+TEST_CASE("suite parsing skips comments and blank lines", "[bench_runner]") {
+  const std::string text =
+      "# a comment line\n"
+      "\n"
+      "mb1ic4ih6oc5oh6kh3ph1n\"first\"   # trailing comment\n"
+      "   \t\n"
+      "g2mb1ic4ih8oc4oh8kh1n\"with # inside the name\"\r\n"
+      "mb1ic3ih5oc2oh3kh3\n";
+  std::vector<LayerDesc> layers;
+  const convgen::Status s = convgen::tools::ParseSuite(text, "inline", &layers);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  REQUIRE(layers.size() == 3);
+  CHECK(layers[0].name == "first");
+  CHECK(layers[0].params.in_channels == 4);
+  CHECK(layers[0].params.out_channels == 5);
+  CHECK(layers[1].name == "with # inside the name");
+  CHECK(layers[1].params.groups == 2);
+  CHECK(layers[2].name.empty());
+  // An unnamed layer is shown by its short descriptor.
+  CHECK(convgen::tools::LayerName(layers[2]) ==
+        convgen::tools::ShortDescriptorWithoutName(layers[2]));
+}
+
+TEST_CASE("suite parsing reports a bad line with its number", "[bench_runner]") {
+  const std::string text =
+      "# header\n"
+      "mb1ic4ih6oc5oh6kh3ph1n\"ok\"\n"
+      "\n"
+      "mb1ic4ih6oc5oh6kh3ph1zz9\n"
+      "mb1ic4ih6oc5oh6kh3ph1n\"never reached\"\n";
+  std::vector<LayerDesc> layers(1);
+  const convgen::Status s = convgen::tools::ParseSuite(text, "my_suite.txt", &layers);
+  REQUIRE_FALSE(s.ok());
+  INFO(s.message());
+  CHECK(s.message().rfind("my_suite.txt:4: ", 0) == 0);
+  CHECK(layers.size() == 1);  // unchanged on error
+}
+
+TEST_CASE("suite files: the public suite reads, a missing file is named", "[bench_runner]") {
+  std::vector<LayerDesc> layers;
+  convgen::Status s =
+      convgen::tools::ReadSuiteFile(CONVGEN_SOURCE_DIR "/bench/suite.txt", &layers);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  CHECK(layers.size() >= 10);
+  for (const LayerDesc& l : layers) CHECK_FALSE(l.name.empty());
+
+  s = convgen::tools::ReadSuiteFile("/nonexistent/dir/suite.txt", &layers);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("/nonexistent/dir/suite.txt") != std::string::npos);
+}
+
+TEST_CASE("a tiny layer gives one complete record", "[bench_runner]") {
+  const LayerDesc layer = Parse(kTinyLayer);
+  std::vector<BenchRecord> records;
+  const convgen::Status s =
+      convgen::tools::RunBench({layer}, QuickOptions(), &records, nullptr);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  REQUIRE(records.size() == 1);
+  const BenchRecord& r = records[0];
+  INFO(r.skip_reason);
+  REQUIRE_FALSE(r.skipped);
+  CHECK(r.layer == "tiny");
+  CHECK(r.desc == convgen::tools::ShortDescriptorWithoutName(layer));
+  CHECK(r.desc.find("tiny") == std::string::npos);
+  CHECK(convgen::internal::FindKernel(r.kernel) != nullptr);
+  CHECK(r.target ==
+        convgen::internal::TargetName(convgen::internal::BestTarget()));
+  CHECK(r.threads == 1);
+  CHECK(r.reps == 1);
+  CHECK(std::isfinite(r.gflops));
+  CHECK(r.gflops > 0);
+  CHECK(std::isfinite(r.time_ms));
+  CHECK(r.time_ms > 0);
+  CHECK(r.pct_peak == Approx(100.0 * r.gflops / kNominalPeak));
+  CHECK(r.peers.empty());
+}
+
+TEST_CASE("forced kernel and thread count reach the plan", "[bench_runner]") {
+  BenchOptions o = QuickOptions();
+  o.kernel = "reference";
+  o.threads = 2;
+  std::vector<BenchRecord> records;
+  REQUIRE(convgen::tools::RunBench({Parse(kTinyLayer)}, o, &records, nullptr).ok());
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].kernel == "reference");
+  CHECK(records[0].threads == 2);
+}
+
+TEST_CASE("target all gives one record per supported target", "[bench_runner]") {
+  BenchOptions o = QuickOptions();
+  o.target = "all";
+  std::vector<BenchRecord> records;
+  std::ostringstream progress;
+  REQUIRE(convgen::tools::RunBench({Parse(kTinyLayer)}, o, &records, &progress).ok());
+  const std::vector<int64_t> targets = convgen::internal::SupportedCompiledTargets();
+  REQUIRE(records.size() == targets.size());
+  for (size_t i = 0; i < targets.size(); ++i) {
+    INFO(records[i].skip_reason);
+    CHECK_FALSE(records[i].skipped);
+    CHECK(records[i].target == convgen::internal::TargetName(targets[i]));
+    CHECK(records[i].layer == "tiny");
+    CHECK(records[i].gflops > 0);
+  }
+  CHECK(progress.str().find("[1/1] tiny") != std::string::npos);
+}
+
+TEST_CASE("bad options fail before anything runs", "[bench_runner]") {
+  std::vector<BenchRecord> records;
+  BenchOptions o = QuickOptions();
+  o.target = "NOSUCHTARGET";
+  convgen::Status s = convgen::tools::RunBench({Parse(kTinyLayer)}, o, &records, nullptr);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("NOSUCHTARGET") != std::string::npos);
+
+  o = QuickOptions();
+  o.kernel = "no_such_kernel";
+  s = convgen::tools::RunBench({Parse(kTinyLayer)}, o, &records, nullptr);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("no_such_kernel") != std::string::npos);
+
+  o = QuickOptions();
+  o.threads = 0;
+  s = convgen::tools::RunBench({Parse(kTinyLayer)}, o, &records, nullptr);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("threads=0") != std::string::npos);
+}
+
+TEST_CASE("JSON records carry exactly the required keys", "[bench_runner]") {
+  BenchOptions o = QuickOptions();
+  o.target = "all";
+  std::vector<BenchRecord> records;
+  REQUIRE(convgen::tools::RunBench({Parse(kTinyLayer), Parse("mb1ic2ih5oc3oh5kh1")}, o,
+                                   &records, nullptr)
+              .ok());
+  // A layer name that needs escaping survives the round trip.
+  records[0].layer = "quote\" backslash\\ tab\t newline\n";
+
+  const std::string json = convgen::tools::BenchRecordsToJson(records);
+  const std::vector<JsonObject> objects = ParseJsonArray(json);
+  REQUIRE(objects.size() == records.size());
+  for (size_t i = 0; i < objects.size(); ++i) {
+    const JsonObject& obj = objects[i];
+    CHECK(Keys(obj) == kRecordKeys);
+    CHECK(obj.string_keys == kStringKeys);
+    CHECK(obj.values.at("layer") == records[i].layer);
+    CHECK(obj.values.at("desc") == records[i].desc);
+    CHECK(obj.values.at("kernel") == records[i].kernel);
+    CHECK(obj.values.at("target") == records[i].target);
+    CHECK(std::stoi(obj.values.at("threads")) == 1);
+    CHECK(std::stoi(obj.values.at("reps")) == 1);
+    const double gflops = std::stod(obj.values.at("gflops"));
+    CHECK(std::isfinite(gflops));
+    CHECK(gflops == records[i].gflops);  // shortest round-trip form
+    CHECK(std::stod(obj.values.at("time_ms")) > 0);
+  }
+  CHECK(ParseJsonArray(convgen::tools::BenchRecordsToJson({})).empty());
+}
+
+TEST_CASE("JSON peer records add the peer key, once per layer", "[bench_runner]") {
+  BenchRecord r;
+  r.layer = "L";
+  r.desc = "mb1ic2ih5oc3oh5kh1";
+  r.kernel = "k";
+  r.target = "AVX2";
+  r.time_ms = 1.5;
+  r.gflops = 10;
+  r.pct_peak = 8.5;
+  r.reps = 5;
+  r.spread = 0.01;
+  convgen::tools::PeerRecord available;
+  available.peer = "xnnpack";
+  available.available = true;
+  available.impl = "xnn \"f32\" igemm";
+  available.timing.rep_ms = {2.0, 2.1};
+  available.timing.median_ms = 2.05;
+  available.gflops = 7.3;
+  convgen::tools::PeerRecord missing;
+  missing.peer = "onednn";
+  missing.why_not = "not built";
+  r.peers = {available, missing};
+  BenchRecord second_target = r;  // same layer_index: another target row
+  second_target.target = "AVX3";
+
+  const std::vector<JsonObject> objects =
+      ParseJsonArray(convgen::tools::BenchRecordsToJson({r, second_target}));
+  REQUIRE(objects.size() == 3);  // two rows, the available peer once
+  CHECK(Keys(objects[0]) == kRecordKeys);
+  CHECK(Keys(objects[1]) == kRecordKeys);
+  std::set<std::string> peer_keys = kRecordKeys;
+  peer_keys.insert("peer");
+  CHECK(Keys(objects[2]) == peer_keys);
+  CHECK(objects[2].values.at("peer") == "xnnpack");
+  CHECK(objects[2].values.at("kernel") == "xnn \"f32\" igemm");
+  CHECK(std::stod(objects[2].values.at("gflops")) == 7.3);
+  CHECK(std::stoi(objects[2].values.at("reps")) == 2);
+
+  // The table shows the unavailable peer's reason and our ratio to the other.
+  const std::string table = convgen::tools::FormatBenchTable({r});
+  CHECK(table.find("not built") != std::string::npos);
+  CHECK(table.find("×xnnpack") != std::string::npos);
+  CHECK(table.find("1.37") != std::string::npos);  // 10 / 7.3
+}
+
+TEST_CASE("peers agree with convgen on a tiny layer", "[bench_runner]") {
+  BenchOptions o = QuickOptions();
+  o.peers = true;
+  std::vector<BenchRecord> records;
+  REQUIRE(convgen::tools::RunBench({Parse(kTinyLayer)}, o, &records, nullptr).ok());
+  REQUIRE(records.size() == 1);
+  for (const convgen::tools::PeerRecord& p : records[0].peers) {
+    INFO(p.peer << ": " << p.why_not << " err " << p.max_rel_err);
+    if (!p.available) {
+      CHECK_FALSE(p.why_not.empty());
+      continue;
+    }
+    CHECK_FALSE(p.mismatch);
+    CHECK(p.gflops > 0);
+  }
+  CHECK_FALSE(convgen::tools::AnyPeerMismatch(records));
+}

@@ -1,0 +1,445 @@
+// convgen tools: `convgen bench` without the CLI (see bench_runner.h).
+#include "bench_runner.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "../../bench/peers/peers.h"
+#include "convgen/plan.h"
+#include "kernel.h"
+#include "peak.h"
+#include "targets.h"
+
+namespace convgen {
+namespace tools {
+namespace {
+
+std::string ToUpper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return s;
+}
+
+std::string Trim(const std::string& s) {
+  const size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  const size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::string Format(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), fmt, v);
+  return buf;
+}
+
+// Random non-zero values in [-1, -0.05] U [0.05, 1] (benchdnn's "no zeros":
+// a zero weight or input would hide a tap the kernel skipped). Fixed seed.
+std::vector<float> RandomNonZero(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> magnitude(0.05f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = (rng() & 1) ? magnitude(rng) : -magnitude(rng);
+  return v;
+}
+
+// max |a - b| / max |b|; +inf if any element is not finite or the sizes differ.
+double MaxRelativeError(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  double max_err = 0, max_ref = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!std::isfinite(a[i]) || !std::isfinite(b[i])) return INFINITY;
+    max_err = std::max(max_err, std::fabs(static_cast<double>(a[i]) - b[i]));
+    max_ref = std::max(max_ref, std::fabs(static_cast<double>(b[i])));
+  }
+  return max_ref > 0 ? max_err / max_ref : max_err;
+}
+
+// Cores a run of `threads` threads can use: % of peak is against the peak of
+// that many cores (this machine has 2; more threads than cores add no FMAs).
+int EffectiveCores(int threads) {
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, std::min(threads, hw));
+}
+
+// Display width of a UTF-8 string (counts code points: the table uses "×").
+size_t DisplayWidth(const std::string& s) {
+  size_t w = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++w;
+  return w;
+}
+
+}  // namespace
+
+std::string ShortDescriptorWithoutName(const LayerDesc& layer) {
+  LayerDesc unnamed = layer;
+  unnamed.name.clear();
+  return FormatDescriptorShort(unnamed);
+}
+
+// ---- suite files --------------------------------------------------------------
+
+Status ParseSuite(const std::string& text, const std::string& source,
+                  std::vector<LayerDesc>* layers) {
+  std::vector<LayerDesc> parsed;
+  std::istringstream in(text);
+  std::string line;
+  for (int line_no = 1; std::getline(in, line); ++line_no) {
+    // '#' starts a comment, except inside the n"..." name.
+    bool quoted = false;
+    size_t cut = std::string::npos;
+    for (size_t i = 0; i < line.size(); ++i) {
+      if (line[i] == '"') quoted = !quoted;
+      if (line[i] == '#' && !quoted) {
+        cut = i;
+        break;
+      }
+    }
+    const std::string desc = Trim(line.substr(0, cut));
+    if (desc.empty()) continue;
+    LayerDesc layer;
+    const Status s = ParseDescriptor(desc, &layer);
+    if (!s.ok())
+      return Status(s.code(), source + ":" + std::to_string(line_no) + ": " + s.message());
+    parsed.push_back(std::move(layer));
+  }
+  *layers = std::move(parsed);
+  return Status::Ok();
+}
+
+Status ReadSuiteFile(const std::string& path, std::vector<LayerDesc>* layers) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("suite file=" + path + " cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return InvalidArgument("suite file=" + path + " cannot be read");
+  return ParseSuite(text.str(), path, layers);
+}
+
+std::string LayerName(const LayerDesc& layer) {
+  if (!layer.name.empty()) return layer.name;
+  return ShortDescriptorWithoutName(layer);
+}
+
+// ---- running --------------------------------------------------------------------
+
+Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& options,
+                std::vector<BenchRecord>* records, std::ostream* progress) {
+  // Every option is checked before anything runs.
+  if (!options.kernel.empty() && internal::FindKernel(options.kernel) == nullptr)
+    return NotFound("kernel=" + options.kernel +
+                    " is not a registered kernel (see `convgen kernels`)");
+  if (options.threads < 1)
+    return InvalidArgument("threads=" + std::to_string(options.threads) + " must be >= 1");
+  if (options.timing.reps < 1)
+    return InvalidArgument("reps=" + std::to_string(options.timing.reps) + " must be >= 1");
+  if (!(options.timing.min_time_s >= 0))
+    return InvalidArgument("min_time=" + JsonNumber(options.timing.min_time_s) +
+                           " must be >= 0");
+  // Targets of the rows: "" = the plan's default.
+  std::vector<std::string> targets;
+  if (ToUpper(options.target) == "ALL") {
+    for (int64_t t : internal::SupportedCompiledTargets())
+      targets.push_back(internal::TargetName(t));
+  } else {
+    if (!options.target.empty()) {
+      int64_t t = 0;
+      CONVGEN_RETURN_IF_ERROR(internal::TargetFromName(options.target, &t));
+    }
+    targets.push_back(options.target);
+  }
+
+  const double peak_per_core =
+      options.peak_gflops > 0 ? options.peak_gflops : CachedPeakGflops();
+  const double peak = peak_per_core * EffectiveCores(options.threads);
+  const std::vector<std::string> peer_names =
+      options.peers ? peers::CompiledPeers() : std::vector<std::string>();
+
+  std::vector<BenchRecord> out;
+  for (size_t li = 0; li < layers.size(); ++li) {
+    const LayerDesc& layer = layers[li];
+    const Conv2dParams& p = layer.params;
+    const std::string name = LayerName(layer);
+    if (progress)
+      *progress << "[" << li + 1 << "/" << layers.size() << "] " << name << " ..."
+                << std::endl;
+    const std::vector<float> input = RandomNonZero(p.input_elements(), 1);
+    const std::vector<float> weights = RandomNonZero(p.weight_elements(), 2);
+    const std::vector<float> bias = RandomNonZero(p.out_channels, 3);
+    std::vector<float> output(static_cast<size_t>(p.output_elements()));
+    std::vector<float> our_output;  // from the first successful target row
+
+    const size_t first_row = out.size();
+    for (const std::string& target : targets) {
+      BenchRecord r;
+      r.layer = name;
+      r.desc = ShortDescriptorWithoutName(layer);
+      r.layer_index = static_cast<int>(li);
+      r.threads = options.threads;
+      r.target = target;
+      PlanOptions po;
+      po.kernel = options.kernel;
+      po.target = target;
+      po.threads = options.threads;
+      std::unique_ptr<Plan> plan;
+      Status s = Plan::Create(p, weights.data(), bias.data(), po, &plan);
+      Timing t;
+      if (s.ok()) {
+        r.kernel = plan->kernel_name();
+        r.target = plan->target_name();
+        // TimeCalls cannot report a Status: keep the first failure, which
+        // turns the row into a skipped one rather than a figure.
+        t = TimeCalls(
+            [&] {
+              const Status run = plan->Run(input.data(), output.data());
+              if (!run.ok() && s.ok()) s = run;
+            },
+            options.timing);
+      }
+      if (!s.ok()) {
+        r.skipped = true;
+        r.skip_reason = s.ToString();
+        if (progress) *progress << "  skipped " << name << (target.empty() ? "" : " " + target)
+                                << ": " << r.skip_reason << std::endl;
+        out.push_back(std::move(r));
+        continue;
+      }
+      r.time_ms = t.median_ms;
+      r.spread = t.spread();
+      r.reps = static_cast<int>(t.rep_ms.size());
+      r.gflops = t.median_ms > 0 ? p.flops() / (t.median_ms * 1e6) : 0;
+      r.pct_peak = peak > 0 ? 100.0 * r.gflops / peak : 0;
+      if (our_output.empty()) our_output = output;
+      out.push_back(std::move(r));
+    }
+
+    if (peer_names.empty()) continue;
+    std::vector<PeerRecord> peer_records;
+    for (const std::string& peer : peer_names) {
+      if (progress) *progress << "  peer " << peer << " ..." << std::endl;
+      peers::PeerProblem problem;
+      problem.params = p;
+      problem.input = input.data();
+      problem.weights = weights.data();
+      problem.bias = bias.data();
+      problem.clamp_min = -INFINITY;
+      problem.clamp_max = INFINITY;
+      problem.threads = options.threads;
+      peers::PeerResult result = peers::RunPeer(peer, problem, options.timing);
+      PeerRecord pr;
+      pr.peer = result.peer.empty() ? peer : result.peer;
+      pr.available = result.available;
+      pr.why_not = result.why_not;
+      pr.impl = result.impl.empty() ? pr.peer : result.impl;
+      pr.timing = result.timing;
+      if (pr.available) {
+        pr.gflops = pr.timing.median_ms > 0 ? p.flops() / (pr.timing.median_ms * 1e6) : 0;
+        pr.pct_peak = peak > 0 ? 100.0 * pr.gflops / peak : 0;
+        if (!our_output.empty()) {
+          pr.max_rel_err = MaxRelativeError(result.output, our_output);
+          pr.mismatch = !(pr.max_rel_err <= options.peer_tolerance);
+          if (pr.mismatch && progress)
+            *progress << "*** PEER MISMATCH *** layer " << name << ": " << pr.peer << " ("
+                      << pr.impl << ") max rel err " << Format("%.3g", pr.max_rel_err)
+                      << " > " << Format("%.3g", options.peer_tolerance) << std::endl;
+        }
+      }
+      peer_records.push_back(std::move(pr));
+    }
+    for (size_t i = first_row; i < out.size(); ++i) out[i].peers = peer_records;
+  }
+  *records = std::move(out);
+  return Status::Ok();
+}
+
+bool AnyPeerMismatch(const std::vector<BenchRecord>& records) {
+  for (const BenchRecord& r : records)
+    for (const PeerRecord& p : r.peers)
+      if (p.available && p.mismatch) return true;
+  return false;
+}
+
+// ---- output -----------------------------------------------------------------------
+
+std::string FormatBenchTable(const std::vector<BenchRecord>& records) {
+  // Peer columns: the union of peers over all rows, in first-seen order.
+  std::vector<std::string> peer_names;
+  for (const BenchRecord& r : records)
+    for (const PeerRecord& p : r.peers)
+      if (std::find(peer_names.begin(), peer_names.end(), p.peer) == peer_names.end())
+        peer_names.push_back(p.peer);
+
+  std::vector<std::string> header = {"layer", "desc", "kernel", "target", "thr",
+                                     "ms", "spread", "GF/s", "%peak"};
+  const size_t kFirstNumeric = 4;  // columns from here on are right-aligned
+  for (const std::string& peer : peer_names) {
+    header.push_back(peer + " GF/s");
+    header.push_back("×" + peer);
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const BenchRecord& r : records) {
+    std::vector<std::string> row = {r.layer, r.desc, r.skipped ? "-" : r.kernel,
+                                    r.target.empty() ? "-" : r.target,
+                                    std::to_string(r.threads)};
+    if (r.skipped) {
+      row.insert(row.end(), {"-", "-", "-", "-"});
+    } else {
+      row.push_back(Format("%.3f", r.time_ms));
+      row.push_back(Format("%.1f%%", 100.0 * r.spread));
+      row.push_back(Format("%.1f", r.gflops));
+      row.push_back(Format("%.1f%%", r.pct_peak));
+    }
+    for (const std::string& peer : peer_names) {
+      const auto it = std::find_if(r.peers.begin(), r.peers.end(),
+                                   [&](const PeerRecord& p) { return p.peer == peer; });
+      if (it == r.peers.end()) {
+        row.insert(row.end(), {"-", "-"});
+      } else if (!it->available) {
+        row.push_back(it->why_not.empty() ? "n/a" : it->why_not);
+        row.push_back("-");
+      } else if (it->mismatch) {
+        row.push_back("MISMATCH " + Format("%.1e", it->max_rel_err));
+        row.push_back("-");
+      } else {
+        row.push_back(Format("%.1f", it->gflops));
+        row.push_back(!r.skipped && it->gflops > 0 ? Format("%.2f", r.gflops / it->gflops)
+                                                   : "-");
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) {
+    width[c] = DisplayWidth(header[c]);
+    for (const auto& row : rows) width[c] = std::max(width[c], DisplayWidth(row[c]));
+  }
+  std::string table;
+  const auto append_row = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      const std::string pad(width[c] - DisplayWidth(row[c]), ' ');
+      if (c > 0) line += "  ";
+      line += c < kFirstNumeric ? row[c] + pad : pad + row[c];
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    table += line + "\n";
+  };
+  append_row(header);
+  for (const auto& row : rows) append_row(row);
+  // Skip reasons under the table: they are too long for a column.
+  for (const BenchRecord& r : records)
+    if (r.skipped)
+      table += "skipped " + r.layer + (r.target.empty() ? "" : " " + r.target) + ": " +
+               r.skip_reason + "\n";
+  return table;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);  // UTF-8 passes through unchanged
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonNumber(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  for (int precision = 6; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+std::string BenchRecordsToJson(const std::vector<BenchRecord>& records) {
+  std::string json = "[";
+  bool first = true;
+  const auto object = [&](const std::vector<std::pair<const char*, std::string>>& fields) {
+    json += first ? "\n  {" : ",\n  {";
+    first = false;
+    for (size_t i = 0; i < fields.size(); ++i)
+      json += (i ? ", " : "") + JsonString(fields[i].first) + ": " + fields[i].second;
+    json += "}";
+  };
+  for (size_t i = 0; i < records.size(); ++i) {
+    const BenchRecord& r = records[i];
+    if (!r.skipped)
+      object({{"layer", JsonString(r.layer)},
+              {"desc", JsonString(r.desc)},
+              {"kernel", JsonString(r.kernel)},
+              {"target", JsonString(r.target)},
+              {"threads", std::to_string(r.threads)},
+              {"time_ms", JsonNumber(r.time_ms)},
+              {"gflops", JsonNumber(r.gflops)},
+              {"pct_peak", JsonNumber(r.pct_peak)},
+              {"reps", std::to_string(r.reps)},
+              {"spread", JsonNumber(r.spread)}});
+    // Peers ran once per layer: write them after the layer's last row.
+    const bool last_of_layer =
+        i + 1 == records.size() || records[i + 1].layer_index != r.layer_index;
+    if (!last_of_layer) continue;
+    for (const PeerRecord& p : r.peers) {
+      if (!p.available) continue;
+      object({{"layer", JsonString(r.layer)},
+              {"desc", JsonString(r.desc)},
+              {"kernel", JsonString(p.impl)},
+              {"target", JsonString("n/a")},
+              {"threads", std::to_string(r.threads)},
+              {"time_ms", JsonNumber(p.timing.median_ms)},
+              {"gflops", JsonNumber(p.gflops)},
+              {"pct_peak", JsonNumber(p.pct_peak)},
+              {"reps", std::to_string(p.timing.rep_ms.size())},
+              {"spread", JsonNumber(p.timing.spread())},
+              {"peer", JsonString(p.peer)}});
+    }
+  }
+  return json + (first ? "]\n" : "\n]\n");
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return InvalidArgument("file=" + path + " cannot be written");
+    out << content;
+    out.flush();
+    if (!out) {
+      std::remove(tmp.c_str());
+      return InvalidArgument("file=" + path + " cannot be written (write failed)");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return InvalidArgument("file=" + path + " cannot be written (rename failed)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace tools
+}  // namespace convgen
