@@ -19,10 +19,31 @@ target_link_libraries(convgen_peers PUBLIC convgen)
 set(CONVGEN_PEERS_BUILT "")
 if(CONVGEN_WITH_PEERS)
   # oneDNN: Debian's libdnnl-dev ships a CMake config (target DNNL::dnnl).
-  # Its config requires OpenCL (Debian builds the GPU runtime too); QUIET so
-  # a missing or broken install only drops the peer.
-  find_package(dnnl CONFIG QUIET)
-  if(dnnl_FOUND AND TARGET DNNL::dnnl)
+  # Debian builds it with the OpenCL GPU runtime, so dnnl-config.cmake calls
+  # find_package(OpenCL REQUIRED), which aborts the whole configure when
+  # ocl-icd-opencl-dev (only Recommended by libdnnl-dev) is missing, QUIET
+  # or not. Peek at the config first and skip the peer in that case.
+  set(_convgen_dnnl_usable TRUE)
+  find_file(CONVGEN_DNNL_CONFIG dnnl-config.cmake
+    PATHS ${dnnl_DIR} ${CMAKE_PREFIX_PATH} ${CMAKE_SYSTEM_PREFIX_PATH}
+    PATH_SUFFIXES . lib/${CMAKE_LIBRARY_ARCHITECTURE}/cmake/dnnl lib/cmake/dnnl
+                  lib64/cmake/dnnl
+    NO_DEFAULT_PATH)
+  mark_as_advanced(CONVGEN_DNNL_CONFIG)
+  if(CONVGEN_DNNL_CONFIG)
+    file(STRINGS ${CONVGEN_DNNL_CONFIG} _convgen_dnnl_ocl REGEX "DNNL_GPU_RUNTIME \"OCL\"")
+    if(_convgen_dnnl_ocl)
+      find_package(OpenCL QUIET)
+      if(NOT OpenCL_FOUND)
+        set(_convgen_dnnl_usable FALSE)
+        message(STATUS "convgen peers: oneDNN skipped: its CMake config requires OpenCL (ocl-icd-opencl-dev)")
+      endif()
+    endif()
+  endif()
+  if(_convgen_dnnl_usable)
+    find_package(dnnl CONFIG QUIET)
+  endif()
+  if(_convgen_dnnl_usable AND dnnl_FOUND AND TARGET DNNL::dnnl)
     # The Debian build's CPU runtime is OpenMP (DNNL_CPU_RUNTIME OMP): the
     # peer calls omp_set_num_threads to honour PeerProblem::threads.
     find_package(OpenMP COMPONENTS CXX QUIET)

@@ -138,6 +138,20 @@ TEST_CASE("peers run on two threads") {
   }
 }
 
+TEST_CASE("compiled peers follow the build definitions") {
+  // cmake/peers.cmake defines CONVGEN_HAVE_* (PUBLIC) for what it compiled;
+  // with neither library found the list is empty.
+  std::vector<std::string> expected;
+#ifdef CONVGEN_HAVE_ONEDNN
+  expected.push_back("onednn");
+  expected.push_back("onednn_nchw");
+#endif
+#ifdef CONVGEN_HAVE_XNNPACK
+  expected.push_back("xnnpack");
+#endif
+  CHECK(peers::CompiledPeers() == expected);
+}
+
 TEST_CASE("peers that are not built or unknown are unavailable") {
   const std::vector<std::string> compiled = peers::CompiledPeers();
   peers::PeerProblem problem;
