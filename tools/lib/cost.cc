@@ -236,7 +236,7 @@ const char* CostDefinitions() {
             (flops = 2*Y*T, the benchmark convention)
   dX        multiplications Y*T; additions Y*T - N*ci*Rh*Rw, where Rh x Rw
             padded-input positions receive at least one term (ih+2ph rows
-            for stride 1); padding gradients are then dropped
+            for a dense stride-1 kernel); padding gradients are then dropped
   dW        multiplications Y*T; additions W*(N*oh*ow - 1)
   db        additions co*(N*oh*ow - 1)
   parameters                  W + B

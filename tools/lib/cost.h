@@ -11,11 +11,12 @@
 // Counts are nominal: every tap of every output counts, taps that fall on the
 // zero padding included (what a direct loop computes; the book's and the
 // FLOP convention, DESIGN.md §7). A sum of m terms costs m-1 additions.
-//   forward     mults = Y*T     adds = Y*(T-1) + B-term Y  (bias added once per output)
+//   forward     mults = Y*T     adds = Y*(T-1), plus Y with a bias (one per output)
 //   dX          mults = Y*T     adds = Y*T - N*ci*Rh*Rw
 //               (dY scattered through the kernel into the padded input; Rh,
 //                Rw = padded input rows/cols reached by at least one tap, e.g.
-//                ih+2ph for stride 1; padding gradients are then dropped)
+//                ih+2ph for a dense stride-1 kernel; padding gradients are
+//                then dropped)
 //   dW          mults = Y*T     adds = W*(N*oh*ow - 1)
 //   db          adds = co*(N*oh*ow - 1) when there is a bias
 // Memory in bytes of float32:
