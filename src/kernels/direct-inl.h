@@ -1,0 +1,268 @@
+// convgen: direct k×k convolution with Δ-wide register-blocked output strips
+// (D2L "Multiple Input and Multiple Output Channels", exercise 6), NCHW fp32.
+// Per-target code (Highway self-include pattern): the generated TUs include
+// this header after hwy/foreach_target.h and instantiate DirectTile<...> for
+// each spec row (gen/gen_kernels.py, docs/kernels.md).
+//
+// Tile shape. For one image, one group, RS output channels and one output row,
+// a *strip* of Δ = V·N adjacent outputs (N = lanes of the descriptor `d`)
+// lives in RS·V vector accumulators while the kernel walks ci × kh × kw:
+// per tap, V input vectors (input columns ow·SW + kw·DW, loaded once and
+// reused by all RS channels), RS weight broadcasts (RS adjacent packed floats,
+// direct.h) and RS·V FMAs. Registers: RS·V accumulators + V inputs + one
+// broadcast (none when the broadcast folds into the FMA as {1toN}, AVX3 V=1)
+// must fit 32 (AVX3, including 256-bit CappedTag<8> tiles, which keep the
+// EVEX register file) or 16 (AVX2, SSE4); the generator checks this.
+//
+// Stride 2: each input vector is two unaligned loads de-interleaved with
+// ConcatEven (vpermt2ps on AVX3, vshufps+vpermpd on AVX2).
+//
+// Borders, without copying the input:
+//  - vertical padding: kernel rows that fall outside the input are skipped
+//    (kh range per output row), which also saves their FLOPs on small maps;
+//  - a strip is *interior* when every input column it reads lies inside the
+//    row and its Δ outputs lie inside the output row: plain LoadU/StoreU;
+//  - any other strip (left/right padding, row tail) reads only the columns
+//    inside the row: on AVX2/AVX3 with MaskedLoad (vmaskmovps / vmovups{k}{z},
+//    fault-suppressing: a masked lane may point before or after the buffer),
+//    on SSE4/SCALAR lane by lane into an aligned stack buffer (Highway's
+//    MaskedLoad there is a full load, which faults at a page end:
+//    TOOLCHAIN.md §3). Tail outputs are written with BlendedStore (masked
+//    stores on AVX2/AVX3, per-lane on SSE4/SCALAR). No read or write ever
+//    leaves the caller's input and output.
+// Output channels past the group's count exist only in the zero-padded packed
+// weights; they are computed and not stored.
+
+#if defined(CONVGEN_SRC_KERNELS_DIRECT_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef CONVGEN_SRC_KERNELS_DIRECT_INL_H_
+#undef CONVGEN_SRC_KERNELS_DIRECT_INL_H_
+#else
+#define CONVGEN_SRC_KERNELS_DIRECT_INL_H_
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <algorithm>
+
+#include "hwy/highway.h"
+#include "kernel.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace convgen {
+namespace HWY_NAMESPACE {
+namespace direct {
+
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Loads lanes in[c], in[c + SW], ... (N lanes), all inside the row.
+template <int SW, class D>
+HWY_INLINE hn::Vec<D> LoadInterior(D d, const float* HWY_RESTRICT row, ptrdiff_t c) {
+  static_assert(SW == 1 || SW == 2, "direct kernels support stride 1 and 2");
+#if HWY_TARGET == HWY_SCALAR
+  return hn::LoadU(d, row + c);  // one lane: the stride is the caller's step
+#else
+  if constexpr (SW == 1) {
+    return hn::LoadU(d, row + c);
+  } else {
+    const size_t N = hn::Lanes(d);
+    return hn::ConcatEven(d, hn::LoadU(d, row + c + N), hn::LoadU(d, row + c));
+  }
+#endif
+}
+
+#if HWY_TARGET <= HWY_AVX2
+// Lanes i with 0 <= c + i < width.
+template <class D>
+HWY_INLINE hn::Mask<D> ColumnsInside(D d, ptrdiff_t c, ptrdiff_t width) {
+  const ptrdiff_t N = static_cast<ptrdiff_t>(hn::Lanes(d));
+  const ptrdiff_t lo = std::min(std::max(-c, ptrdiff_t{0}), N);
+  const ptrdiff_t hi = std::min(std::max(width - c, ptrdiff_t{0}), N);
+  return hn::AndNot(hn::FirstN(d, static_cast<size_t>(lo)),
+                    hn::FirstN(d, static_cast<size_t>(hi)));
+}
+
+// Masked loads: lanes outside [0, width) read as zero and are not accessed
+// (AVX-512 / vmaskmovps suppress faults on masked-off lanes).
+template <class D>
+HWY_INLINE hn::Vec<D> LoadColumnsInside(D d, const float* row, ptrdiff_t c, ptrdiff_t width) {
+  return hn::MaskedLoad(ColumnsInside(d, c, width), d, row + c);
+}
+
+template <int SW, class D>
+HWY_INLINE hn::Vec<D> LoadBorder(D d, const float* row, ptrdiff_t c, ptrdiff_t width) {
+  if constexpr (SW == 1) {
+    return LoadColumnsInside(d, row, c, width);
+  } else {
+    const ptrdiff_t N = static_cast<ptrdiff_t>(hn::Lanes(d));
+    return hn::ConcatEven(d, LoadColumnsInside(d, row, c + N, width),
+                          LoadColumnsInside(d, row, c, width));
+  }
+}
+#else
+// SSE4 / SCALAR: lane by lane, only columns inside the row.
+template <int SW, class D>
+HWY_INLINE hn::Vec<D> LoadBorder(D d, const float* row, ptrdiff_t c, ptrdiff_t width) {
+  HWY_ALIGN float lanes[hn::MaxLanes(d)];
+  for (size_t i = 0; i < hn::Lanes(d); ++i) {
+    const ptrdiff_t col = c + SW * static_cast<ptrdiff_t>(i);
+    lanes[i] = (col >= 0 && col < width) ? row[col] : 0.0f;
+  }
+  return hn::Load(d, lanes);
+}
+#endif
+
+// Everything one strip needs; computed per (row, strip) by DirectTile.
+struct StripArgs {
+  const float* in;     // channel 0 of the group in this image
+  ptrdiff_t in_plane;  // in_h * in_w
+  ptrdiff_t in_w;
+  int64_t ci;          // input channels of the group
+  ptrdiff_t ih0;       // input row of kernel row 0 (may be negative)
+  int kh_begin, kh_end;  // kernel rows inside the input
+  ptrdiff_t c0;        // input column of lane 0, kernel column 0 (may be < 0)
+  const float* w;      // packed weights: this R block, offset by the RS pass
+};
+
+// Accumulates one RS × V strip. kBorder selects bounded loads.
+template <int KH, int KW, int SW, int DH, int DW, int R, int RS, int V, bool kBorder, class D>
+HWY_INLINE void AccumulateStrip(D d, const StripArgs& a, hn::Vec<D> (&acc)[RS][V]) {
+  const ptrdiff_t N = static_cast<ptrdiff_t>(hn::Lanes(d));
+  // One lane per vector on SCALAR: consecutive "vectors" are SW columns apart.
+  const ptrdiff_t vector_step = (HWY_TARGET == HWY_SCALAR) ? SW : N * SW;
+  HWY_UNROLL(1)
+  for (int64_t c = 0; c < a.ci; ++c) {
+    const float* HWY_RESTRICT plane = a.in + c * a.in_plane;
+    const float* HWY_RESTRICT wc = a.w + c * (KH * KW * R);
+    HWY_UNROLL(1)
+    for (int kh = a.kh_begin; kh < a.kh_end; ++kh) {
+      const float* row = plane + (a.ih0 + kh * DH) * a.in_w;
+      const float* HWY_RESTRICT wk = wc + kh * (KW * R);
+      HWY_UNROLL(16)
+      for (int kw = 0; kw < KW; ++kw) {
+        hn::Vec<D> x[V];
+        HWY_UNROLL(16)
+        for (int v = 0; v < V; ++v) {
+          const ptrdiff_t col = a.c0 + kw * DW + v * vector_step;
+          x[v] = kBorder ? LoadBorder<SW>(d, row, col, a.in_w) : LoadInterior<SW>(d, row, col);
+        }
+        HWY_UNROLL(16)
+        for (int r = 0; r < RS; ++r) {
+          const hn::Vec<D> wv = hn::Set(d, wk[kw * R + r]);
+          HWY_UNROLL(16)
+          for (int v = 0; v < V; ++v) acc[r][v] = hn::MulAdd(wv, x[v], acc[r][v]);
+        }
+      }
+    }
+  }
+}
+
+// Bias, clamp, store of one RS × V strip at output column ow0 (`valid`
+// outputs of the strip are inside the row; < Δ only on the row tail).
+template <int RS, int V, class D>
+HWY_INLINE void StoreStrip(D d, const internal::KernelContext& ctx, hn::Vec<D> (&acc)[RS][V],
+                           int64_t n, int64_t co_abs, int64_t co_count, int64_t oh, int64_t ow0,
+                           int64_t valid, float* output) {
+  const size_t N = hn::Lanes(d);
+  const hn::Vec<D> lo = hn::Set(d, ctx.clamp_min);
+  const hn::Vec<D> hi = hn::Set(d, ctx.clamp_max);
+  const int64_t plane = ctx.out_h * ctx.out_w;
+  HWY_UNROLL(16)
+  for (int r = 0; r < RS; ++r) {
+    if (r >= co_count) break;
+    const int64_t co = co_abs + r;
+    const hn::Vec<D> b = hn::Set(d, ctx.bias ? ctx.bias[co] : 0.0f);
+    float* HWY_RESTRICT out = output +
+                              (n * ctx.params.out_channels + internal::OutputChannel(ctx, co)) * plane +
+                              oh * ctx.out_w + ow0;
+    HWY_UNROLL(16)
+    for (int v = 0; v < V; ++v) {
+      const hn::Vec<D> y = hn::Min(hn::Max(hn::Add(acc[r][v], b), lo), hi);
+      const int64_t left = valid - static_cast<int64_t>(v * N);
+      if (left >= static_cast<int64_t>(N)) {
+        hn::StoreU(y, d, out + v * N);
+      } else if (left > 0) {
+        hn::BlendedStore(y, hn::FirstN(d, static_cast<size_t>(left)), d, out + v * N);
+      }
+    }
+  }
+}
+
+template <int KH, int KW, int SW, int DH, int DW, int R, int RS, int V, bool kBorder, class D>
+HWY_NOINLINE void Strip(D d, const internal::KernelContext& ctx, const StripArgs& a, int64_t n,
+                        int64_t co_abs, int64_t co_count, int64_t oh, int64_t ow0, int64_t valid,
+                        float* output) {
+  hn::Vec<D> acc[RS][V];
+  HWY_UNROLL(16)
+  for (int r = 0; r < RS; ++r) {
+    HWY_UNROLL(16)
+    for (int v = 0; v < V; ++v) acc[r][v] = hn::Zero(d);
+  }
+  AccumulateStrip<KH, KW, SW, DH, DW, R, RS, V, kBorder>(d, a, acc);
+  StoreStrip<RS, V>(d, ctx, acc, n, co_abs, co_count, oh, ow0, valid, output);
+}
+
+// One Tile (kernel.h): for each group, block of R output channels, output row
+// and strip; RS-channel passes over the block inside the strip loop so that
+// the strip's input is still in L1 for the second pass.
+template <int KH, int KW, int SH, int SW, int DH, int DW, int R, int RS, int V, class D>
+void DirectTile(D d, const internal::KernelContext& ctx, const internal::Tile& t,
+                const float* input, float* output) {
+  static_assert(R % RS == 0, "the register tile must divide the packed block");
+  const Conv2dParams& p = ctx.params;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t delta = V * N;  // outputs per strip
+  const int64_t ci_g = p.in_channels_per_group(), co_g = p.out_channels_per_group();
+  const int64_t in_h = p.in_height, in_w = p.in_width;
+  const int64_t out_w = ctx.out_w;
+  const int64_t blocks = (co_g + R - 1) / R;
+  const int64_t block_floats = ci_g * KH * KW * R;
+  // Input columns one strip reads from its column c0 (lane 0, kw 0).
+  const int64_t span = (KW - 1) * DW + (N > 1 ? delta * SW : (delta - 1) * SW + 1);
+  const int64_t strips = (out_w + delta - 1) / delta;
+
+  for (int64_t g = t.g_begin; g < t.g_end; ++g) {
+    StripArgs a;
+    a.in = input + (t.n * p.in_channels + g * ci_g) * in_h * in_w;
+    a.in_plane = in_h * in_w;
+    a.in_w = in_w;
+    a.ci = ci_g;
+    for (int64_t co0 = t.co_begin; co0 < t.co_end; co0 += R) {
+      const float* w_block = ctx.packed_weights + (g * blocks + co0 / R) * block_floats;
+      for (int64_t oh = t.oh_begin; oh < t.oh_end; ++oh) {
+        a.ih0 = oh * SH - p.pad_h;
+        // Kernel rows kh with 0 <= ih0 + kh*DH < in_h.
+        int kh_begin = 0, kh_end = KH;
+        while (kh_begin < KH && a.ih0 + kh_begin * DH < 0) ++kh_begin;
+        while (kh_end > kh_begin && a.ih0 + (kh_end - 1) * DH >= in_h) --kh_end;
+        a.kh_begin = kh_begin;
+        a.kh_end = kh_end;
+        for (int64_t s = 0; s < strips; ++s) {
+          const int64_t ow0 = s * delta;
+          const int64_t valid = std::min(delta, out_w - ow0);
+          a.c0 = ow0 * SW - p.pad_w;
+          const bool interior = valid == delta && a.c0 >= 0 && a.c0 + span <= in_w;
+          for (int64_t rs0 = 0; rs0 < R && co0 + rs0 < t.co_end; rs0 += RS) {
+            a.w = w_block + rs0;
+            const int64_t co_abs = g * co_g + co0 + rs0;
+            const int64_t co_count = std::min<int64_t>(RS, t.co_end - co0 - rs0);
+            if (interior) {
+              Strip<KH, KW, SW, DH, DW, R, RS, V, false>(d, ctx, a, t.n, co_abs, co_count, oh,
+                                                         ow0, valid, output);
+            } else {
+              Strip<KH, KW, SW, DH, DW, R, RS, V, true>(d, ctx, a, t.n, co_abs, co_count, oh,
+                                                        ow0, valid, output);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace direct
+}  // namespace HWY_NAMESPACE
+}  // namespace convgen
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard (toggle)
