@@ -15,6 +15,7 @@
 
 #include "bench_runner.h"
 #include "kernel.h"
+#include "peak.h"
 #include "targets.h"
 
 namespace {
@@ -382,4 +383,25 @@ TEST_CASE("peers agree with convgen on a tiny layer", "[bench_runner]") {
     CHECK(p.gflops > 0);
   }
   CHECK_FALSE(convgen::tools::AnyPeerMismatch(records));
+}
+
+TEST_CASE("peak measurement covers every supported target", "[bench_runner][peak]") {
+  convgen::tools::PeakOptions o;
+  o.reps = 1;
+  o.rep_seconds = 0.002;  // plumbing only: no figure is asserted
+  o.memory_bytes = size_t{4} << 20;
+  const convgen::tools::PeakResult r = convgen::tools::MeasurePeak(o);
+  const std::vector<int64_t> targets = convgen::internal::SupportedCompiledTargets();
+  REQUIRE(r.targets.size() == targets.size());
+  for (size_t i = 0; i < targets.size(); ++i) {
+    CHECK(r.targets[i].name == convgen::internal::TargetName(targets[i]));
+    CHECK(r.targets[i].lanes == static_cast<size_t>(convgen::internal::FloatLanes(targets[i])));
+    CHECK(r.targets[i].gflops > 0);
+  }
+  CHECK(r.best_gflops() == r.targets[0].gflops);
+  CHECK(r.memory_bytes == (size_t{4} << 20));
+  CHECK(r.read_gbs > 0);
+  CHECK(r.copy_gbs > 0);
+  // An unsupported or uncompiled target measures nothing.
+  CHECK(convgen::tools::MeasureFmaPeakGflops(0, 1, 0.001, nullptr) == 0);
 }

@@ -5,8 +5,10 @@
 // target / threads if asked), fill input, weights and bias with random
 // non-zero values (fixed seed: every run times the same data), time
 // Plan::Run with tools::TimeCalls (timing.h: warm-up, reps, median, spread)
-// and express the median as GFLOP/s and % of the measured peak
-// (peak.h, CachedPeakGflops() x threads). With `peers`, every peer library of
+// and express the median as GFLOP/s and % of the measured peak: peak.h's
+// CachedPeakGflops() (one core, best target) x min(threads, hardware threads).
+// Times are wall-clock (timing.h), so a busy machine lowers them; the peak is
+// CPU time and is not lowered. With `peers`, every peer library of
 // bench/peers/peers.h runs the same problem with the same timing rule and
 // threads; its output is checked against ours.
 #ifndef CONVGEN_TOOLS_BENCH_RUNNER_H_

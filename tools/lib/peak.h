@@ -13,6 +13,10 @@
 //    to 256 MiB and a copy (memcpy) of one half of it into the other.
 //
 // Figures are medians of repetitions; the spread is (max - min) / median.
+// Every loop is timed in the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID),
+// not wall time, so the figures describe the machine, not its load: at load
+// average 7 on this 2-core machine the wall-clock AVX3 figure was 58 GFLOP/s
+// (the core time-shared), the CPU-time figure 116.8-117.1.
 // Expected here (Zen 4, TOOLCHAIN.md §7): ~117.5 GFLOP/s = 32 FLOP/cycle for
 // both AVX3 and AVX2 (a zmm FMA is double-pumped), ~23 GB/s read.
 #ifndef CONVGEN_TOOLS_PEAK_H_
