@@ -1,0 +1,163 @@
+// convgen internal: the "input band" shared by the generic and smallmap
+// kernels: the input rows that a band of output rows reads, copied into
+// scratch zero-padded horizontally and de-interleaved by the horizontal
+// stride, so that every kernel tap reads contiguous memory and never leaves
+// the buffer (no masked or gathered loads, on any Highway target).
+//
+// Layout, for the `cig` input channels of one group:
+//   band[c][row][phase][j],  row = iy - iy_begin (real input rows only: the
+//   vertical padding is *skipped* by clipping the kernel-row range per output
+//   row, not stored), phase in [0, stride_w), j in [0, row_len).
+//   band[c][row][phase][j] = x[c][iy][j * stride_w + phase - pad_w], or 0
+//   outside the image.
+// Output column ox, kernel column kx reads padded column ox*s + kx*d, i.e.
+//   phase (kx*d) % s, index ox + (kx*d) / s: consecutive ox are consecutive j.
+//
+// row_len covers the output width rounded up to kBandLanes (the widest vector
+// of any compiled target, AVX-512's 16 floats) plus the kernel's reach, so a
+// full-vector load at the last strip stays inside the row (its extra lanes
+// are computed and never stored).
+//
+// Plain C++ (no Highway types): it is compiled once per target TU but is not
+// the hot loop (one copy per input element per tile, against cog*kh*kw FMAs).
+#ifndef CONVGEN_SRC_KERNELS_GENERIC_BAND_H_
+#define CONVGEN_SRC_KERNELS_GENERIC_BAND_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "convgen/conv2d.h"
+
+namespace convgen {
+namespace internal {
+
+constexpr int64_t kBandLanes = 16;          // AVX3 floats per vector
+// Band sizing target: bands of output rows are chosen so that the band fits
+// in this many floats (1 MiB, Zen 4's L2), but never fewer than one output
+// row's worth (which can exceed it for huge layers; see BandGeometry::Make).
+constexpr int64_t kBandTargetFloats = 256 * 1024;
+
+inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t RoundUp(int64_t a, int64_t b) { return CeilDiv(a, b) * b; }
+
+struct BandGeometry {
+  int64_t phases = 1;      // stride_w
+  int64_t row_len = 0;     // floats per phase row
+  int64_t row_stride = 0;  // phases * row_len
+  int64_t out_rows = 1;    // output rows per band
+  int64_t max_rows = 0;    // input rows of the largest band
+  int64_t chan_stride = 0; // max_rows * row_stride
+  int64_t cig = 0;         // input channels per group
+
+  int64_t floats() const { return cig * chan_stride; }
+
+  static BandGeometry Make(const Conv2dParams& p) {
+    BandGeometry g;
+    const int64_t oh = p.out_height(), ow = p.out_width();
+    g.phases = p.stride_w;
+    g.row_len = RoundUp(ow, kBandLanes) + (p.kernel_w - 1) * p.dilation_w / p.stride_w;
+    g.row_stride = g.phases * g.row_len;
+    g.cig = p.in_channels_per_group();
+    const auto rows_for = [&](int64_t out_rows) {
+      return std::min(p.in_height,
+                      (out_rows - 1) * p.stride_h + (p.kernel_h - 1) * p.dilation_h + 1);
+    };
+    const int64_t per_band_row = g.cig * g.row_stride;
+    g.out_rows = 1;
+    while (g.out_rows < oh &&
+           rows_for(g.out_rows + 1) * per_band_row <= kBandTargetFloats)
+      ++g.out_rows;
+    g.max_rows = rows_for(g.out_rows);
+    // An odd number of 64-byte lines between channels: a kernel walks the
+    // channels of one strip, and a stride that is a multiple of 2 KiB maps
+    // them all onto the same L1 sets (rn_3x3_56: 56 rows x 64 floats, the
+    // generic kernel ran at 40 GFLOP/s, conflict misses; 16 floats more fixed it).
+    g.chan_stride = RoundUp(g.max_rows * g.row_stride, 32) + 16;
+    return g;
+  }
+};
+
+// Input rows [*iy_begin, *iy_end) read by output rows [oy_begin, oy_end).
+inline void BandInputRows(const Conv2dParams& p, int64_t oy_begin, int64_t oy_end,
+                          int64_t* iy_begin, int64_t* iy_end) {
+  *iy_begin = std::max<int64_t>(0, oy_begin * p.stride_h - p.pad_h);
+  *iy_end = std::min(p.in_height, (oy_end - 1) * p.stride_h - p.pad_h +
+                                      (p.kernel_h - 1) * p.dilation_h + 1);
+  if (*iy_end < *iy_begin) *iy_end = *iy_begin;
+}
+
+// Kernel rows [*ky_begin, *ky_end) of output row oy that land in the image.
+inline void ValidKernelRows(const Conv2dParams& p, int64_t oy, int64_t* ky_begin,
+                            int64_t* ky_end) {
+  const int64_t top = oy * p.stride_h - p.pad_h;  // input row of ky = 0
+  const int64_t d = p.dilation_h;
+  *ky_begin = top >= 0 ? 0 : CeilDiv(-top, d);
+  *ky_end = top > p.in_height - 1 ? 0
+                                  : std::min(p.kernel_h, (p.in_height - 1 - top) / d + 1);
+  if (*ky_end < *ky_begin) *ky_end = *ky_begin;
+}
+
+// Copies input channels [c_first, c_first + g.cig) of image n, rows
+// [iy_begin, iy_end), into `band` (layout above).
+inline void BuildBand(const Conv2dParams& p, const BandGeometry& g, const float* input,
+                      int64_t n, int64_t c_first, int64_t iy_begin, int64_t iy_end,
+                      float* band) {
+  const int64_t iw = p.in_width, s = g.phases, pw = p.pad_w, L = g.row_len;
+  for (int64_t c = 0; c < g.cig; ++c) {
+    const float* src_plane =
+        input + ((n * p.in_channels + c_first + c) * p.in_height) * iw;
+    float* dst_chan = band + c * g.chan_stride;
+    for (int64_t iy = iy_begin; iy < iy_end; ++iy) {
+      const float* src = src_plane + iy * iw;
+      float* dst_row = dst_chan + (iy - iy_begin) * g.row_stride;
+      for (int64_t phase = 0; phase < s; ++phase) {
+        float* dst = dst_row + phase * L;
+        // j is inside the image iff 0 <= j*s + phase - pw < iw.
+        const int64_t j_lo = std::min(L, pw > phase ? CeilDiv(pw - phase, s) : 0);
+        const int64_t j_hi =
+            std::max(j_lo, std::min(L, iw + pw > phase ? CeilDiv(iw + pw - phase, s) : 0));
+        std::fill(dst, dst + j_lo, 0.0f);
+        if (j_hi == j_lo) {
+          // The whole phase row is padding.
+        } else if (s == 1) {
+          std::memcpy(dst + j_lo, src + (j_lo - pw), sizeof(float) * (j_hi - j_lo));
+        } else {
+          const float* col = src + (j_lo * s + phase - pw);
+          for (int64_t j = j_lo; j < j_hi; ++j, col += s) dst[j] = *col;
+        }
+        std::fill(dst + j_hi, dst + L, 0.0f);
+      }
+    }
+  }
+}
+
+// Offset in a band row of kernel column kx's first tap (output column 0):
+// phase row (kx*d) % s, index (kx*d) / s, i.e. (kx*d % s) * L + kx*d / s.
+// Walked incrementally by the kernels (no division or multiply per tap).
+class TapColumnWalker {
+ public:
+  TapColumnWalker(const BandGeometry& g, int64_t dilation_w)
+      : step_r_(dilation_w % g.phases),
+        s_(g.phases),
+        delta_(dilation_w / g.phases + step_r_ * g.row_len),
+        wrap_(1 - g.phases * g.row_len) {}
+  int64_t offset() const { return offset_; }
+  void Next() {
+    offset_ += delta_;
+    r_ += step_r_;
+    if (r_ >= s_) {  // carry from the phase into the index
+      r_ -= s_;
+      offset_ += wrap_;
+    }
+  }
+
+ private:
+  int64_t offset_ = 0, r_ = 0;
+  const int64_t step_r_, s_, delta_, wrap_;
+};
+
+}  // namespace internal
+}  // namespace convgen
+
+#endif  // CONVGEN_SRC_KERNELS_GENERIC_BAND_H_
