@@ -11,5 +11,7 @@ target_compile_definitions(convgen_tools PRIVATE
 target_link_libraries(convgen_tools PUBLIC convgen hwy::hwy)
 
 # Peer libraries for side-by-side benchmarks (bench/peers, cmake/peers.cmake):
-# defines the target convgen_peers (an empty stub when no peer is found).
+# defines the target convgen_peers (an empty stub when no peer is found). The
+# bench runner calls it, so convgen_tools links it.
 include(peers)
+target_link_libraries(convgen_tools PUBLIC convgen_peers)

@@ -69,11 +69,10 @@ void RunBenchCommand(const BenchArgs& args) {
     if (!w.ok()) throw CliError(w.message());
   }
   if (tools::AnyPeerMismatch(records)) {
-    std::fprintf(stderr,
-                 "convgen: *** PEER MISMATCH: a peer's output differs from convgen's "
-                 "(max rel err > 1e-4); see MISMATCH in the table ***\n");
     // A check that ran and failed: exit 1 (main.cc's convention), not 2.
-    std::exit(1);
+    throw CheckFailed(
+        "*** PEER MISMATCH: a peer's output differs from convgen's (max rel err > 1e-4); "
+        "see MISMATCH in the table ***");
   }
 }
 

@@ -1,7 +1,7 @@
 // convgen CLI: one file per subcommand (tools/cli/cmd_*.cc). Each Register*
 // adds its subcommand to the app and sets its callback. Errors: the callback
 // throws CliError; main() prints "convgen: error: <message>" as one line on
-// stderr and exits 2. Never a signal, never a partial output file.
+// stderr and exits 2 (CheckFailed: exit 1). Never a signal, never a partial output file.
 #ifndef CONVGEN_TOOLS_CLI_COMMANDS_H_
 #define CONVGEN_TOOLS_CLI_COMMANDS_H_
 
@@ -15,6 +15,12 @@ namespace cli {
 
 struct CliError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+// A check that ran and failed (e.g. a peer disagreeing with convgen): main()
+// prints the message and exits 1, distinct from a usage/input error (2).
+struct CheckFailed : CliError {
+  using CliError::CliError;
 };
 
 void RegisterRun(CLI::App& app);      // cmd_run.cc

@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "convgen: error: %s\n", e.what());
     return 2;
+  } catch (const convgen::cli::CheckFailed& e) {
+    std::fprintf(stderr, "convgen: check failed: %s\n", e.what());
+    return 1;
   } catch (const convgen::cli::CliError& e) {
     std::fprintf(stderr, "convgen: error: %s\n", e.what());
     return 2;
