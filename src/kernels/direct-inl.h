@@ -72,6 +72,10 @@ HWY_INLINE hn::Vec<D> LoadInterior(D d, const float* HWY_RESTRICT row, ptrdiff_t
 }
 
 #if HWY_TARGET <= HWY_AVX2
+// Border loads are masked: lanes outside the row read as zero and are not
+// accessed (AVX-512 / vmaskmovps suppress faults on masked-off lanes, so the
+// address may lie before or after the buffer).
+
 // Lanes i with 0 <= c + i < width.
 template <class D>
 HWY_INLINE hn::Mask<D> ColumnsInside(D d, ptrdiff_t c, ptrdiff_t width) {
@@ -82,27 +86,23 @@ HWY_INLINE hn::Mask<D> ColumnsInside(D d, ptrdiff_t c, ptrdiff_t width) {
                     hn::FirstN(d, static_cast<size_t>(hi)));
 }
 
-// Masked loads: lanes outside [0, width) read as zero and are not accessed
-// (AVX-512 / vmaskmovps suppress faults on masked-off lanes).
-template <class D>
-HWY_INLINE hn::Vec<D> LoadColumnsInside(D d, const float* row, ptrdiff_t c, ptrdiff_t width) {
-  return hn::MaskedLoad(ColumnsInside(d, c, width), d, row + c);
-}
-
+// `masks` are ColumnsInside(c) and, for stride 2, ColumnsInside(c + N).
 template <int SW, class D>
-HWY_INLINE hn::Vec<D> LoadBorder(D d, const float* row, ptrdiff_t c, ptrdiff_t width) {
+HWY_INLINE hn::Vec<D> LoadMasked(D d, const float* row, ptrdiff_t c, const hn::Mask<D>* masks) {
   if constexpr (SW == 1) {
-    return LoadColumnsInside(d, row, c, width);
+    return hn::MaskedLoad(masks[0], d, row + c);
   } else {
     const ptrdiff_t N = static_cast<ptrdiff_t>(hn::Lanes(d));
-    return hn::ConcatEven(d, LoadColumnsInside(d, row, c + N, width),
-                          LoadColumnsInside(d, row, c, width));
+    return hn::ConcatEven(d, hn::MaskedLoad(masks[1], d, row + c + N),
+                          hn::MaskedLoad(masks[0], d, row + c));
   }
 }
 #else
-// SSE4 / SCALAR: lane by lane, only columns inside the row.
+// SSE4 / SCALAR: Highway's MaskedLoad is a full load there (it faults at a
+// page end), so border lanes are gathered one by one, only inside the row.
+
 template <int SW, class D>
-HWY_INLINE hn::Vec<D> LoadBorder(D d, const float* row, ptrdiff_t c, ptrdiff_t width) {
+HWY_INLINE hn::Vec<D> LoadLanewise(D d, const float* row, ptrdiff_t c, ptrdiff_t width) {
   HWY_ALIGN float lanes[hn::MaxLanes(d)];
   for (size_t i = 0; i < hn::Lanes(d); ++i) {
     const ptrdiff_t col = c + SW * static_cast<ptrdiff_t>(i);
@@ -130,6 +130,18 @@ HWY_INLINE void AccumulateStrip(D d, const StripArgs& a, hn::Vec<D> (&acc)[RS][V
   const ptrdiff_t N = static_cast<ptrdiff_t>(hn::Lanes(d));
   // One lane per vector on SCALAR: consecutive "vectors" are SW columns apart.
   const ptrdiff_t vector_step = (HWY_TARGET == HWY_SCALAR) ? SW : N * SW;
+#if HWY_TARGET <= HWY_AVX2
+  // Border masks depend on the strip only: computed once here, not per tap
+  // (GCC did not hoist them: bzhi+kmov per load, rn_3x3_56 border strips).
+  hn::Mask<D> masks[kBorder ? KW * V * SW : 1];
+  if constexpr (kBorder) {
+    for (int kw = 0; kw < KW; ++kw)
+      for (int v = 0; v < V; ++v)
+        for (int j = 0; j < SW; ++j)
+          masks[(kw * V + v) * SW + j] =
+              ColumnsInside(d, a.c0 + kw * DW + v * vector_step + j * N, a.in_w);
+  }
+#endif
   HWY_UNROLL(1)
   for (int64_t c = 0; c < a.ci; ++c) {
     const float* HWY_RESTRICT plane = a.in + c * a.in_plane;
@@ -144,7 +156,15 @@ HWY_INLINE void AccumulateStrip(D d, const StripArgs& a, hn::Vec<D> (&acc)[RS][V
         HWY_UNROLL(16)
         for (int v = 0; v < V; ++v) {
           const ptrdiff_t col = a.c0 + kw * DW + v * vector_step;
-          x[v] = kBorder ? LoadBorder<SW>(d, row, col, a.in_w) : LoadInterior<SW>(d, row, col);
+          if constexpr (!kBorder) {
+            x[v] = LoadInterior<SW>(d, row, col);
+          } else {
+#if HWY_TARGET <= HWY_AVX2
+            x[v] = LoadMasked<SW>(d, row, col, &masks[(kw * V + v) * SW]);
+#else
+            x[v] = LoadLanewise<SW>(d, row, col, a.in_w);
+#endif
+          }
         }
         HWY_UNROLL(16)
         for (int r = 0; r < RS; ++r) {
@@ -220,6 +240,13 @@ void DirectTile(D d, const internal::KernelContext& ctx, const internal::Tile& t
   // Input columns one strip reads from its column c0 (lane 0, kw 0).
   const int64_t span = (KW - 1) * DW + (N > 1 ? delta * SW : (delta - 1) * SW + 1);
   const int64_t strips = (out_w + delta - 1) / delta;
+  // A row tail of at most Δ/2 outputs runs on half-width vectors (same RS, V;
+  // AVX3: 8 lanes, AVX2: 4): a 56-wide row is 16+16+16+8 instead of 4×16, so
+  // the 12.5% of wasted lanes on the ResNet widths 56/28/14 are gone. Only
+  // where a vector has >= 8 lanes (compile time: one more border variant).
+  constexpr size_t kMaxLanes = hn::MaxLanes(D());
+  constexpr bool kHalfTail = kMaxLanes >= 8;
+  using DHalf = hn::CappedTag<float, kHalfTail ? kMaxLanes / 2 : kMaxLanes>;
 
   for (int64_t g = t.g_begin; g < t.g_end; ++g) {
     StripArgs a;
@@ -249,6 +276,9 @@ void DirectTile(D d, const internal::KernelContext& ctx, const internal::Tile& t
             if (interior) {
               Strip<KH, KW, SW, DH, DW, R, RS, V, false>(d, ctx, a, t.n, co_abs, co_count, oh,
                                                          ow0, valid, output);
+            } else if (kHalfTail && 2 * valid <= delta) {
+              Strip<KH, KW, SW, DH, DW, R, RS, V, true>(DHalf(), ctx, a, t.n, co_abs, co_count,
+                                                        oh, ow0, valid, output);
             } else {
               Strip<KH, KW, SW, DH, DW, R, RS, V, true>(d, ctx, a, t.n, co_abs, co_count, oh,
                                                         ow0, valid, output);

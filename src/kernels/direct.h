@@ -77,9 +77,9 @@ void PackWeights(const Conv2dParams& p, const float* oihw, float* packed) {
 
 inline int64_t NoScratch(const Conv2dParams&) { return 0; }
 
-// Modelled fraction of the target's fp32 FMA peak: the tile's interior
-// efficiency × useful lanes of the last strip of a row × useful channels of
-// the last R block. Border strips (masked loads) and skipped padding rows are
+// Modelled fraction of the CPU's fp32 FMA peak: the tile's interior
+// efficiency × useful lanes of the strips of a row × useful channels of the
+// last R block. Border strips (masked loads) and skipped padding rows are
 // not modelled: they shift every direct row alike.
 inline double Estimate(const Conv2dParams& p, int64_t target, int R,
                        const TargetTile* tiles, int num_tiles) {
@@ -89,8 +89,12 @@ inline double Estimate(const Conv2dParams& p, int64_t target, int R,
   if (tile == nullptr) return 0.0;
   const int64_t out_w = p.out_width();
   const int64_t delta = int64_t{tile->v} * tile->lanes;
-  const int64_t strips = (out_w + delta - 1) / delta;
-  const double lane_use = double(out_w) / double(strips * delta);
+  // Full strips, then a tail strip of Δ, or of Δ/2 lanes where vectors have
+  // >= 8 lanes (direct-inl.h: half-width tail).
+  const int64_t tail = out_w % delta;
+  const int64_t covered = out_w - tail +
+                          (tail == 0 ? 0 : (tile->lanes >= 8 && 2 * tail <= delta ? delta / 2 : delta));
+  const double lane_use = double(out_w) / double(covered);
   const int64_t co_g = p.out_channels_per_group();
   const double co_use = double(co_g) / double((co_g + R - 1) / R * R);
   return tile->efficiency * lane_use * co_use;
