@@ -110,6 +110,9 @@ std::vector<KernelTester> EdgeMatrix(const KernelInfo& k, int lanes) {
     // Fused channel shuffle (the tester skips a shuffle that does not divide co).
     for (int64_t s : {2, 3})
       add(g, delta + 2, 2, same, 0, [s](KernelTester& t) { t.shuffle(s); });
+    // Long rows × many channels: the direct kernels then split the output
+    // rows into bands of <= 512 KiB of input (direct-inl.h), here 1 row.
+    add(g, 1100, 4, same, 0, [R](KernelTester& t) { t.channels(64, R + 1).groups(1); });
     // A small map under large padding: most kernel rows fall outside.
     if (g.kh > 1) add(g, 3, 4, g.dh * (g.kh - 1), 0, none);
   }
