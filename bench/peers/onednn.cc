@@ -14,7 +14,8 @@
 // dnnl_config.h; `ldd libdnnl.so` shows libgomp.so.1). oneDNN reads
 // omp_get_max_threads() when it creates a primitive and runs parallel
 // regions of that size, so ScopedOmpThreads sets it before the primitive
-// descriptor is made and restores the caller's value afterwards.
+// descriptor is made and restores the caller's value afterwards (checked:
+// threads = 1, 2, 3 leave 1, 2, 3 OS threads in the process).
 //
 // Clamp epilogue: an eltwise post-op, so the clamp is fused into the
 // convolution's store as in convgen: [0, +inf) = eltwise_relu (alpha 0 is
