@@ -76,6 +76,7 @@ HWY_NOINLINE void GenericStrip(D d, const KernelContext& ctx, const BandGeometry
   const int64_t kw = p.kernel_w, nky = a.nky, cig = bg.cig;
   const int64_t w_chan = p.kernel_h * kw * kGenericR, w_row = kw * kGenericR;
   const int64_t band_row = p.dilation_h * bg.row_stride, band_chan = bg.chan_stride;
+  const TapColumnSteps steps(bg, p.dilation_w);
   V acc[kGenericR];
   HWY_UNROLL(8)
   for (int r = 0; r < kGenericR; ++r) acc[r] = hn::Zero(d);
@@ -85,7 +86,7 @@ HWY_NOINLINE void GenericStrip(D d, const KernelContext& ctx, const BandGeometry
     for (int64_t ky = 0; ky < nky; ++ky) {
       const float* HWY_RESTRICT row = bc + ky * band_row;
       const float* HWY_RESTRICT wk = wc + ky * w_row;
-      TapColumnWalker walk(bg, p.dilation_w);
+      TapColumnWalker walk(steps);
       for (int64_t kx = 0; kx < kw; ++kx, wk += kGenericR) {
         const V x = hn::LoadU(d, row + walk.offset());
         walk.Next();
@@ -163,6 +164,7 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 #include "dispatch.h"
+#include "kernels/generic_estimate.h"
 #include "targets.h"
 
 namespace convgen {
@@ -194,17 +196,14 @@ void GenericPack(const Conv2dParams& p, const float* oihw, float* packed) {
 
 int64_t GenericScratch(const Conv2dParams& p) { return BandGeometry::Make(p).floats(); }
 
-// Modelled fraction of peak: useful lanes of the width strips x useful
-// channels of the 8-channel blocks x 0.7 (the runtime tap loops and the band
-// copy cost against a generated kernel's unrolled taps; measured on
-// rn_3x3_56: see the report in docs). Below the specialised kernels whenever
-// they apply, above im2col + GEMM except on narrow maps.
+// Modelled fraction of peak: 0.8 (measured per useful lane on AVX3: 0.87 on
+// d2l_5x5, 0.81 on rn_3x3_56) x useful lanes of the width strips x useful
+// channels of the 8-channel blocks x the vertical padding taps skipped. Below
+// the specialised kernels where they apply (their model reaches 1.0); the
+// fallback for shapes nothing else covers.
 double GenericEstimate(const Conv2dParams& p, int64_t target) {
-  const int64_t lanes = FloatLanes(target), ow = p.out_width();
-  const int64_t cog = p.out_channels_per_group();
-  const double lane_use = double(ow) / double(RoundUp(ow, lanes));
-  const double chan_use = double(cog) / double(RoundUp(cog, kGenericR));
-  return 0.7 * lane_use * chan_use;
+  return TargetCeiling(target) * 0.8 * BlockUse(p.out_width(), FloatLanes(target)) *
+         BlockUse(p.out_channels_per_group(), kGenericR) * VerticalTapFactor(p);
 }
 
 KernelFn ResolveGeneric(int64_t target) { return CONVGEN_RESOLVE(GenericTile, target); }

@@ -182,6 +182,7 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 #include "dispatch.h"
+#include "kernels/generic_estimate.h"
 #include "targets.h"
 
 namespace convgen {
@@ -214,17 +215,15 @@ int64_t Im2colScratch(const Conv2dParams& p) {
   return Im2colDepth(p) * Im2colPanelPixels(p);
 }
 
-// Modelled fraction of peak: lanes used by the flattened pixel strips x
-// channels used by the 6-channel blocks x 0.6 (the column copy costs one
-// scalar copy per K*pixels element against cog/lanes FMAs, and padded taps
-// are computed). Ranks below the generic kernel unless the map is narrow.
+// Modelled fraction of peak: 0.75 (measured on AVX3 per useful lane: 0.76 on
+// rn_3x3_56 and d2l_5x5; the column copy and the padded taps it computes cost
+// the rest) x lanes used by the flattened pixel strips x channels used by the
+// 6-channel blocks. Above the generic kernel on narrow maps (rn_3x3_7: 49
+// pixels fill 77% of two 32-pixel strips, 7-wide rows fill 44% of a vector).
 double Im2colEstimate(const Conv2dParams& p, int64_t target) {
-  const int64_t strip = 2 * FloatLanes(target);
-  const int64_t pixels = p.out_height() * p.out_width();
-  const int64_t cog = p.out_channels_per_group();
-  const double lane_use = double(pixels) / double(Im2colCeilDiv(pixels, strip) * strip);
-  const double chan_use = double(cog) / double(Im2colCeilDiv(cog, kIm2colR) * kIm2colR);
-  return 0.6 * lane_use * chan_use;
+  return TargetCeiling(target) * 0.75 *
+         BlockUse(p.out_height() * p.out_width(), 2 * FloatLanes(target)) *
+         BlockUse(p.out_channels_per_group(), kIm2colR);
 }
 
 KernelFn ResolveIm2col(int64_t target) { return CONVGEN_RESOLVE(Im2colTile, target); }

@@ -55,11 +55,11 @@ struct SmallmapSegmentArgs {
   int64_t cig, nky, kw;
   int64_t band_chan, band_row;  // band strides: channel, kernel row (dilation_h rows)
   int64_t w_chan, w_row;        // weight strides: channel, kernel row
-  const BandGeometry* bg;
-  int64_t dilation_w;
+  const TapColumnSteps* steps;
   const float* bias;            // the sub-block's bias, padded to its width
   float clamp_min, clamp_max;
   float* const* out;            // per channel of the sub-block: output row + ox0
+  int64_t band_pair, out_pair;  // two-row tiles: offset of the second row
   int64_t channels;             // valid channels in the sub-block
 };
 }  // namespace internal
@@ -72,39 +72,62 @@ namespace internal {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// Register tiles per target: P pixels (kRows rows of P2 adjacent outputs) x
+// VV vectors of output channels. "Wide" for rows of 8 or more outputs: one row
+// cut into segments of <= kWideMaxP; "narrow" for rows of fewer than 8: on
+// AVX3, two rows at once (2 x 7 pixels on a 7x7 map), so one weight vector
+// feeds 14 FMAs as on a 14-wide row.
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-constexpr size_t kSmallmapVV = 1, kSmallmapMaxP = 14;
+constexpr size_t kWideVV = 1, kWideMaxP = 14, kNarrowRows = 2;
 #elif HWY_TARGET == HWY_SCALAR
-constexpr size_t kSmallmapVV = 4, kSmallmapMaxP = 4;
+constexpr size_t kWideVV = 4, kWideMaxP = 4, kNarrowRows = 1;
 #else
-constexpr size_t kSmallmapVV = 2, kSmallmapMaxP = 6;
+constexpr size_t kWideVV = 2, kWideMaxP = 6, kNarrowRows = 1;
 #endif
 
-// P pixels x kSmallmapVV vectors of channels.
-template <size_t P>
+template <size_t P2, size_t VV, size_t kRows>
 HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
   const hn::ScalableTag<float> d;
   using V = hn::Vec<decltype(d)>;
-  constexpr size_t VV = kSmallmapVV;
   constexpr size_t N = hn::MaxLanes(hn::ScalableTag<float>());
+  constexpr size_t P = P2 * kRows;
   V acc[P * VV];
   HWY_UNROLL(64)
   for (size_t i = 0; i < P * VV; ++i) acc[i] = hn::Zero(d);
   const int64_t kw = a.kw;
-  for (int64_t c = 0; c < a.cig; ++c) {
+  // One tap per input channel (1x1, or a single valid kernel row of a kx1
+  // kernel): a flat channel loop, without the 1-trip kernel-row and column
+  // loops around 14 FMAs (mb_pw_14: 74 -> see header).
+  const bool pointwise = kw == 1 && a.nky == 1;
+  for (int64_t c = 0; pointwise && c < a.cig; ++c) {
+    const float* HWY_RESTRICT src = a.band + c * a.band_chan;
+    const float* HWY_RESTRICT src2 = src + (kRows > 1 ? a.band_pair : 0);
+    const float* HWY_RESTRICT wk = a.w + c * a.w_chan;
+    V wv[VV];
+    HWY_UNROLL(4)
+    for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + v * N);
+    HWY_UNROLL(16)
+    for (size_t px = 0; px < P; ++px) {
+      const V x = hn::Set(d, (px < P2 ? src : src2)[px % P2]);
+      HWY_UNROLL(4)
+      for (size_t v = 0; v < VV; ++v) acc[px * VV + v] = hn::MulAdd(wv[v], x, acc[px * VV + v]);
+    }
+  }
+  for (int64_t c = 0; !pointwise && c < a.cig; ++c) {
     for (int64_t ky = 0; ky < a.nky; ++ky) {
       const float* HWY_RESTRICT row = a.band + c * a.band_chan + ky * a.band_row;
+      const float* HWY_RESTRICT row2 = row + (kRows > 1 ? a.band_pair : 0);
       const float* HWY_RESTRICT wk = a.w + c * a.w_chan + ky * a.w_row;
-      TapColumnWalker walk(*a.bg, a.dilation_w);
+      TapColumnWalker walk(*a.steps);
       for (int64_t kx = 0; kx < kw; ++kx, wk += kSmallmapBlock) {
-        const float* HWY_RESTRICT src = row + walk.offset();
+        const int64_t off = walk.offset();
         walk.Next();
         V wv[VV];
         HWY_UNROLL(4)
         for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + v * N);
         HWY_UNROLL(16)
         for (size_t px = 0; px < P; ++px) {
-          const V x = hn::Set(d, src[px]);
+          const V x = hn::Set(d, (px < P2 ? row : row2)[off + static_cast<int64_t>(px % P2)]);
           HWY_UNROLL(4)
           for (size_t v = 0; v < VV; ++v)
             acc[px * VV + v] = hn::MulAdd(wv[v], x, acc[px * VV + v]);
@@ -126,31 +149,46 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
   for (int64_t ch = 0; ch < a.channels; ++ch) {
     float* HWY_RESTRICT dst = a.out[ch];
     HWY_UNROLL(16)
-    for (size_t px = 0; px < P; ++px) dst[px] = tile[px * VV * N + ch];
+    for (size_t px = 0; px < P; ++px)
+      dst[(px < P2 ? 0 : a.out_pair) + static_cast<int64_t>(px % P2)] = tile[px * VV * N + ch];
   }
 }
 
 using SegmentFn = void (*)(const SmallmapSegmentArgs&);
 
-template <size_t... I>
+// Segment functions for widths 1..sizeof...(I), one register-tile shape.
+template <size_t VV, size_t kRows, size_t... I>
 constexpr std::array<SegmentFn, sizeof...(I)> MakeSegmentTable(std::index_sequence<I...>) {
-  return {{&SmallmapSegment<I + 1>...}};
+  return {{&SmallmapSegment<I + 1, VV, kRows>...}};
 }
 
 void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
                   float* output, float* scratch) {
-  static constexpr auto kSegments =
-      MakeSegmentTable(std::make_index_sequence<kSmallmapMaxP>());
+  static constexpr auto kWide =
+      MakeSegmentTable<kWideVV, 1>(std::make_index_sequence<kWideMaxP>());
+  static constexpr auto kNarrow =
+      MakeSegmentTable<kWideVV, kNarrowRows>(std::make_index_sequence<7>());
   const hn::ScalableTag<float> d;
-  const int64_t sub_width = static_cast<int64_t>(kSmallmapVV * hn::Lanes(d));
   const Conv2dParams& p = ctx.params;
-  const BandGeometry bg = BandGeometry::Make(p);
+  const int64_t ow = ctx.out_w, plane = ctx.out_h * ctx.out_w;
+  // Rows narrower than 8 (one segment each): pair rows with the same valid
+  // kernel rows into one two-row tile where the target has the registers.
+  const bool pairs = kNarrowRows == 2 && ow < 8;
+  const int64_t max_p = static_cast<int64_t>(kWideMaxP);
+  const int64_t sub_width = static_cast<int64_t>(kWideVV * hn::Lanes(d));
+  // Without horizontal padding and stride, every tap of every output column is
+  // inside its input row: read the input in place (its NCHW layout is a band
+  // of all rows, one phase) instead of copying it (rn_1x1_56: the copy of
+  // 3.2 MB of input per call cost about a quarter of the time).
+  const bool in_place = p.pad_w == 0 && p.stride_w == 1;
+  const BandGeometry bg =
+      in_place ? BandGeometry::InPlace(p) : BandGeometry::Make(p);
+  const TapColumnSteps steps(bg, p.dilation_w);
   const int64_t cig = p.in_channels_per_group(), cog = p.out_channels_per_group();
   const int64_t blocks = CeilDiv(cog, kSmallmapBlock);
   const int64_t block_floats = cig * p.kernel_h * p.kernel_w * kSmallmapBlock;
-  const int64_t ow = ctx.out_w, plane = ctx.out_h * ctx.out_w;
   // Segments of nearly equal width: `wide` segments of base + 1, then base.
-  const int64_t segments = CeilDiv(ow, static_cast<int64_t>(kSmallmapMaxP));
+  const int64_t segments = CeilDiv(ow, max_p);
   const int64_t base = ow / segments, wide = ow % segments;
 
   SmallmapSegmentArgs a;
@@ -160,49 +198,84 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   a.band_row = p.dilation_h * bg.row_stride;
   a.w_chan = p.kernel_h * p.kernel_w * kSmallmapBlock;
   a.w_row = p.kernel_w * kSmallmapBlock;
-  a.bg = &bg;
-  a.dilation_w = p.dilation_w;
+  a.steps = &steps;
   a.clamp_min = ctx.clamp_min;
   a.clamp_max = ctx.clamp_max;
   HWY_ALIGN float bias[kSmallmapBlock];
   float* out[kSmallmapBlock];
+  int64_t out_chan[kSmallmapBlock];
   a.bias = bias;
   a.out = out;
+  a.band_pair = p.stride_h * bg.row_stride;
+  a.out_pair = ow;
+
+  // Loop order. Sub-blocks outer: a sub-block's weights are read from L3 once
+  // and stay in L2 across the rows (rn_3x3_7: 9.4 MB of weights, 295 KB per
+  // sub-block). Rows outer when the group's weights fit in L2 anyway: the
+  // band's rows then stay in L1/L2 across the sub-blocks (1x1 layers, whose
+  // band is large: rn_1x1_56 streams 1 MB of band per sub-block otherwise).
+  const bool rows_outer =
+      blocks * block_floats * static_cast<int64_t>(sizeof(float)) <= 512 * 1024;
 
   for (int64_t g = t.g_begin; g < t.g_end; ++g) {
-    for (int64_t oy0 = t.oh_begin; oy0 < t.oh_end; oy0 += bg.out_rows) {
-      const int64_t oy1 = std::min(t.oh_end, oy0 + bg.out_rows);
-      int64_t iy_begin, iy_end;
-      BandInputRows(p, oy0, oy1, &iy_begin, &iy_end);
-      BuildBand(p, bg, input, t.n, g * cig, iy_begin, iy_end, scratch);
-      for (int64_t co0 = t.co_begin / kSmallmapBlock * kSmallmapBlock +
-                         (t.co_begin % kSmallmapBlock) / sub_width * sub_width;
-           co0 < t.co_end; co0 += sub_width) {
-        const int64_t b = co0 / kSmallmapBlock;
-        const float* w_sub = ctx.packed_weights + (g * blocks + b) * block_floats +
-                             (co0 % kSmallmapBlock);
-        a.channels = std::min(sub_width, t.co_end - co0);
-        for (int64_t ch = 0; ch < sub_width; ++ch)
-          bias[ch] = (ch < a.channels && ctx.bias) ? ctx.bias[g * cog + co0 + ch] : 0.0f;
-        int64_t out_chan[kSmallmapBlock];
-        for (int64_t ch = 0; ch < a.channels; ++ch)
-          out_chan[ch] = (t.n * p.out_channels + OutputChannel(ctx, g * cog + co0 + ch)) * plane;
-        for (int64_t oy = oy0; oy < oy1; ++oy) {
-          int64_t ky0, ky1;
-          ValidKernelRows(p, oy, &ky0, &ky1);
-          a.nky = ky1 - ky0;
-          const int64_t band_row0 = oy * p.stride_h - p.pad_h + ky0 * p.dilation_h - iy_begin;
-          a.w = w_sub + ky0 * a.w_row;
-          int64_t ox0 = 0;
-          for (int64_t s = 0; s < segments; ++s) {
-            const int64_t width = base + (s < wide ? 1 : 0);
-            a.band = scratch + band_row0 * bg.row_stride + ox0;
-            for (int64_t ch = 0; ch < a.channels; ++ch)
-              out[ch] = output + out_chan[ch] + oy * ow + ox0;
-            kSegments[width - 1](a);
-            ox0 += width;
+    // Output rows [oy_lo, oy_hi) of channels [co0, co0 + sub_width).
+    const float* band =
+        in_place ? input + (t.n * p.in_channels + g * cig) * p.in_height * p.in_width : scratch;
+    const auto run_rows = [&](int64_t co0, int64_t oy_lo, int64_t oy_hi, int64_t iy_begin) {
+      const int64_t b = co0 / kSmallmapBlock;
+      const float* w_sub =
+          ctx.packed_weights + (g * blocks + b) * block_floats + (co0 % kSmallmapBlock);
+      a.channels = std::min(sub_width, t.co_end - co0);
+      for (int64_t ch = 0; ch < sub_width; ++ch)
+        bias[ch] = (ch < a.channels && ctx.bias) ? ctx.bias[g * cog + co0 + ch] : 0.0f;
+      for (int64_t ch = 0; ch < a.channels; ++ch)
+        out_chan[ch] = (t.n * p.out_channels + OutputChannel(ctx, g * cog + co0 + ch)) * plane;
+      for (int64_t oy = oy_lo; oy < oy_hi;) {
+        int64_t ky0, ky1;
+        ValidKernelRows(p, oy, &ky0, &ky1);
+        a.nky = ky1 - ky0;
+        const int64_t band_row0 = oy * p.stride_h - p.pad_h + ky0 * p.dilation_h - iy_begin;
+        a.w = w_sub + ky0 * a.w_row;
+        if (pairs && oy + 1 < oy_hi) {
+          int64_t ky0_next, ky1_next;
+          ValidKernelRows(p, oy + 1, &ky0_next, &ky1_next);
+          if (ky0_next == ky0 && ky1_next == ky1) {
+            a.band = band + band_row0 * bg.row_stride;
+            for (int64_t ch = 0; ch < a.channels; ++ch) out[ch] = output + out_chan[ch] + oy * ow;
+            kNarrow[ow - 1](a);
+            oy += 2;
+            continue;
           }
         }
+        int64_t ox0 = 0;
+        for (int64_t s = 0; s < segments; ++s) {
+          const int64_t width = base + (s < wide ? 1 : 0);
+          a.band = band + band_row0 * bg.row_stride + ox0;
+          for (int64_t ch = 0; ch < a.channels; ++ch)
+            out[ch] = output + out_chan[ch] + oy * ow + ox0;
+          kWide[width - 1](a);
+          ox0 += width;
+        }
+        ++oy;
+      }
+    };
+    for (int64_t oy0 = t.oh_begin; oy0 < t.oh_end; oy0 += bg.out_rows) {
+      const int64_t oy1 = std::min(t.oh_end, oy0 + bg.out_rows);
+      int64_t iy_begin = 0, iy_end = p.in_height;
+      if (!in_place) {
+        BandInputRows(p, oy0, oy1, &iy_begin, &iy_end);
+        BuildBand(p, bg, input, t.n, g * cig, iy_begin, iy_end, scratch);
+      }
+      // Sub-blocks of sub_width channels (t.co_begin is a multiple of the
+      // block, hence of sub_width, which divides it).
+      if (rows_outer) {
+        const int64_t step = pairs ? 2 : 1;
+        for (int64_t oy = oy0; oy < oy1; oy += step)
+          for (int64_t co0 = t.co_begin; co0 < t.co_end; co0 += sub_width)
+            run_rows(co0, oy, std::min(oy1, oy + step), iy_begin);
+      } else {
+        for (int64_t co0 = t.co_begin; co0 < t.co_end; co0 += sub_width)
+          run_rows(co0, oy0, oy1, iy_begin);
       }
     }
   }
@@ -215,6 +288,7 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 #include "dispatch.h"
+#include "kernels/generic_estimate.h"
 #include "targets.h"
 
 namespace convgen {
@@ -244,12 +318,32 @@ void SmallmapPack(const Conv2dParams& p, const float* oihw, float* packed) {
     }
 }
 
-int64_t SmallmapScratch(const Conv2dParams& p) { return BandGeometry::Make(p).floats(); }
+int64_t SmallmapScratch(const Conv2dParams& p) {
+  return p.pad_w == 0 && p.stride_w == 1 ? 0 : BandGeometry::Make(p).floats();
+}
 
+// Modelled fraction of peak: 0.9 (the measured rate per computed FMA on
+// ResNet's 14x14 and 56x56 maps, 0.87-0.94 on AVX3) x FMA-latency cover of
+// the narrowest segment x useful channels of the channel vectors x the
+// vertical padding taps skipped x the epilogue's transposition (about 16
+// scalar moves per output pixel against K = ci/g*kh*kw FMAs). It ranks above
+// the direct strip kernels on narrow maps (rn_3x3_7: 0.99 vs 0.875, whose
+// 7-wide rows fill 7 of 8 lanes) and below them on wide ones (rn_3x3_28/56:
+// 0.92 / 0.91 vs 1.0).
 double SmallmapEstimate(const Conv2dParams& p, int64_t target) {
-  (void)target;
-  const int64_t cog = p.out_channels_per_group();
-  return 0.8 * double(cog) / double(RoundUp(cog, kSmallmapBlock));
+  const int64_t lanes = FloatLanes(target);
+  const bool avx3 = lanes == 16;
+  const int64_t vv = lanes == 1 ? 4 : (avx3 ? 1 : 2);
+  const int64_t max_p = lanes == 1 ? 4 : (avx3 ? 14 : 6);
+  const int64_t ow = p.out_width();
+  int64_t pixels = ow / CeilDiv(ow, max_p);  // narrowest segment
+  if (avx3 && ow < 8 && p.out_height() > 1) pixels *= 2;  // two-row tiles
+  const int64_t needed = lanes >= 16 ? 4 : 8;  // 4-cycle FMA on 2 x 256-bit pipes
+  const double latency = std::min(1.0, double(pixels * vv) / double(needed));
+  const int64_t K = p.in_channels_per_group() * p.kernel_h * p.kernel_w;
+  const double epilogue = double(K) / double(K + 16);
+  return TargetCeiling(target) * 0.9 * latency *
+         BlockUse(p.out_channels_per_group(), vv * lanes) * VerticalTapFactor(p) * epilogue;
 }
 
 KernelFn ResolveSmallmap(int64_t target) { return CONVGEN_RESOLVE(SmallmapTile, target); }
