@@ -2,17 +2,18 @@
 // reason) -> pack weights once -> run tiles, optionally over a pthreadpool.
 #include "convgen/plan.h"
 
+#include <hwy/aligned_allocator.h>
+#include <pthreadpool.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <hwy/aligned_allocator.h>
-#include <pthreadpool.h>
 
 #include "convgen/descriptor.h"
 #include "kernel.h"
@@ -42,6 +43,19 @@ struct Plan::Impl {
   // The plan's own pool, created on the first multi-threaded Run.
   mutable std::once_flag pool_once;
   mutable pthreadpool_t pool = nullptr;
+  // Tilings for callers' pools of other sizes, made on first use.
+  mutable std::mutex other_tilings_mutex;
+  mutable std::map<size_t, std::vector<Tile>> other_tilings;
+
+  const std::vector<Tile>& TilesFor(size_t pool_threads) const {
+    if (static_cast<int>(pool_threads) == threads) return tiles;
+    std::lock_guard<std::mutex> lock(other_tilings_mutex);
+    auto it = other_tilings.find(pool_threads);
+    if (it == other_tilings.end())
+      it = other_tilings.emplace(pool_threads, MakeTilesFor(static_cast<int>(pool_threads))).first;
+    return it->second;  // std::map nodes are stable
+  }
+  std::vector<Tile> MakeTilesFor(int n) const;
 
   ~Impl() {
     if (pool) pthreadpool_destroy(pool);
@@ -68,8 +82,7 @@ Status ValidateOptions(const Conv2dParams& p, const PlanOptions& o) {
     return InvalidArgument("clamp_min=" + std::to_string(o.clamp_min) +
                            " is greater than clamp_max=" + std::to_string(o.clamp_max));
   if (o.shuffle_groups < 0)
-    return InvalidArgument("shuffle_groups=" + std::to_string(o.shuffle_groups) +
-                           " must be >= 0");
+    return InvalidArgument("shuffle_groups=" + std::to_string(o.shuffle_groups) + " must be >= 0");
   if (o.shuffle_groups > 1 && p.out_channels % o.shuffle_groups != 0)
     return InvalidArgument("shuffle_groups=" + std::to_string(o.shuffle_groups) +
                            " does not divide out_channels=" + std::to_string(p.out_channels));
@@ -78,26 +91,39 @@ Status ValidateOptions(const Conv2dParams& p, const PlanOptions& o) {
   return Status::Ok();
 }
 
-// Splits the output into tiles: (image, all groups, all channels of a group,
-// a band of rows). Kernels block channels and strips internally; tiles exist
-// for the threads, so a single thread gets one tile per image.
-std::vector<Tile> MakeTiles(const Conv2dParams& p, int64_t out_h, int threads) {
+// Splits the output into tiles for `threads` workers. One thread: one tile
+// per image (the kernel orders its own loops for the caches). Several: about
+// 4 tiles per thread, so pthreadpool's work stealing evens out unequal tiles,
+// made of whole groups when there are many groups, else bands of rows, and —
+// when a map has too few rows to go round (rn_3x3_7: 7 rows) — blocks of
+// output channels aligned to the kernel's register block `r`. No tile splits
+// a reduction, so the result is bit-identical for any thread count.
+std::vector<Tile> MakeTiles(const Conv2dParams& p, int64_t out_h, int64_t r, int threads) {
   std::vector<Tile> tiles;
   const int64_t want = threads <= 1 ? 1 : int64_t{4} * threads;
   const int64_t per_image = std::max<int64_t>(1, (want + p.batch - 1) / p.batch);
-  const int64_t bands = std::min<int64_t>(out_h, per_image);
+  const int64_t cog = p.out_channels_per_group();
+  const int64_t group_chunks = std::min<int64_t>(p.groups, per_image);
+  const int64_t left = (per_image + group_chunks - 1) / group_chunks;
+  const int64_t r_blocks = std::max<int64_t>(1, (cog + r - 1) / r);
+  const int64_t co_chunks =
+      out_h >= left ? 1 : std::min<int64_t>(r_blocks, (left + out_h - 1) / out_h);
+  const int64_t bands = std::min<int64_t>(out_h, (left + co_chunks - 1) / co_chunks);
   for (int64_t n = 0; n < p.batch; ++n)
-    for (int64_t b = 0; b < bands; ++b) {
-      Tile t;
-      t.n = n;
-      t.g_begin = 0;
-      t.g_end = p.groups;
-      t.co_begin = 0;
-      t.co_end = p.out_channels_per_group();
-      t.oh_begin = out_h * b / bands;
-      t.oh_end = out_h * (b + 1) / bands;
-      if (t.oh_end > t.oh_begin) tiles.push_back(t);
-    }
+    for (int64_t gc = 0; gc < group_chunks; ++gc)
+      for (int64_t cc = 0; cc < co_chunks; ++cc)
+        for (int64_t b = 0; b < bands; ++b) {
+          Tile t;
+          t.n = n;
+          t.g_begin = p.groups * gc / group_chunks;
+          t.g_end = p.groups * (gc + 1) / group_chunks;
+          t.co_begin = std::min(cog, r_blocks * cc / co_chunks * r);
+          t.co_end = std::min(cog, r_blocks * (cc + 1) / co_chunks * r);
+          t.oh_begin = out_h * b / bands;
+          t.oh_end = out_h * (b + 1) / bands;
+          if (t.oh_end > t.oh_begin && t.co_end > t.co_begin && t.g_end > t.g_begin)
+            tiles.push_back(t);
+        }
   return tiles;
 }
 
@@ -115,6 +141,7 @@ float* ThreadScratch(int64_t floats) {
 
 struct RunContext {
   const Plan::Impl* impl;
+  const std::vector<Tile>* tiles;
   const float* input;
   float* output;
 };
@@ -122,11 +149,14 @@ struct RunContext {
 void RunTile(void* arg, size_t i) {
   const RunContext* rc = static_cast<const RunContext*>(arg);
   const Plan::Impl& impl = *rc->impl;
-  impl.fn(impl.ctx, impl.tiles[i], rc->input, rc->output,
-          ThreadScratch(impl.scratch_floats));
+  impl.fn(impl.ctx, (*rc->tiles)[i], rc->input, rc->output, ThreadScratch(impl.scratch_floats));
 }
 
 }  // namespace
+
+std::vector<Tile> Plan::Impl::MakeTilesFor(int n) const {
+  return MakeTiles(params, ctx.out_h, std::max(1, kernel->r), n);
+}
 
 Plan::Plan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Plan::~Plan() = default;
@@ -172,8 +202,8 @@ Status Plan::Create(const Conv2dParams& params, const float* weights, const floa
                       " is not a registered kernel (see `convgen kernels`)");
     std::string why;
     if (!k->applies(params, &why))
-      return Unimplemented("kernel=" + impl->options.kernel + " does not apply to " +
-                           desc + ": " + why);
+      return Unimplemented("kernel=" + impl->options.kernel + " does not apply to " + desc + ": " +
+                           why);
     if (k->resolve(impl->target) == nullptr)
       return Unimplemented("kernel=" + impl->options.kernel + " is not compiled for target " +
                            impl->target_name);
@@ -188,8 +218,8 @@ Status Plan::Create(const Conv2dParams& params, const float* weights, const floa
         continue;
       }
       if (k->resolve(impl->target) == nullptr) {
-        impl->log += "  skip " + std::string(k->name) + ": not compiled for " +
-                     impl->target_name + "\n";
+        impl->log +=
+            "  skip " + std::string(k->name) + ": not compiled for " + impl->target_name + "\n";
         continue;
       }
       const double e = k->estimate ? k->estimate(params, impl->target) : 0.1;
@@ -208,7 +238,8 @@ Status Plan::Create(const Conv2dParams& params, const float* weights, const floa
 
   // Pack the weights once, copy the bias.
   const int64_t packed = impl->kernel->packed_weight_floats(params);
-  impl->packed_weights = hwy::AllocateAligned<float>(static_cast<size_t>(std::max<int64_t>(packed, 1)));
+  impl->packed_weights =
+      hwy::AllocateAligned<float>(static_cast<size_t>(std::max<int64_t>(packed, 1)));
   if (!impl->packed_weights) return OutOfRange("cannot allocate packed weights");
   impl->kernel->pack_weights(params, weights, impl->packed_weights.get());
   if (bias) impl->bias.assign(bias, bias + params.out_channels);
@@ -223,7 +254,7 @@ Status Plan::Create(const Conv2dParams& params, const float* weights, const floa
   ctx.clamp_max = options.clamp_max;
   ctx.shuffle_groups = options.shuffle_groups > 1 ? options.shuffle_groups : 1;
   impl->scratch_floats = impl->kernel->scratch_floats(params);
-  impl->tiles = MakeTiles(params, ctx.out_h, impl->threads);
+  impl->tiles = MakeTiles(params, ctx.out_h, std::max(1, impl->kernel->r), impl->threads);
 
   if (Verbose()) std::fputs(impl->log.c_str(), stderr);
   plan->reset(new Plan(std::move(impl)));
@@ -234,17 +265,18 @@ Status Plan::Run(const float* input, float* output, pthreadpool_t pool) const {
   if (input == nullptr) return InvalidArgument("input is null");
   if (output == nullptr) return InvalidArgument("output is null");
   const Impl& impl = *impl_;
-  RunContext rc{&impl, input, output};
   if (pool == nullptr && impl.threads > 1) {
-    std::call_once(impl.pool_once, [&] {
-      impl.pool = pthreadpool_create(static_cast<size_t>(impl.threads));
-    });
+    std::call_once(impl.pool_once,
+                   [&] { impl.pool = pthreadpool_create(static_cast<size_t>(impl.threads)); });
     pool = impl.pool;
   }
-  if (pool == nullptr || impl.tiles.size() == 1) {
-    for (size_t i = 0; i < impl.tiles.size(); ++i) RunTile(&rc, i);
+  const std::vector<Tile>& tiles =
+      pool == nullptr ? impl.tiles : impl.TilesFor(pthreadpool_get_threads_count(pool));
+  RunContext rc{&impl, &tiles, input, output};
+  if (pool == nullptr || tiles.size() == 1) {
+    for (size_t i = 0; i < tiles.size(); ++i) RunTile(&rc, i);
   } else {
-    pthreadpool_parallelize_1d(pool, &RunTile, &rc, impl.tiles.size(), 0);
+    pthreadpool_parallelize_1d(pool, &RunTile, &rc, tiles.size(), 0);
   }
   return Status::Ok();
 }
