@@ -1,31 +1,48 @@
 // Small-spatial-map kernel: f32_conv2d_smallmap_p14_c1v (implicit GEMM over
-// output channels).
+// output channels; name = the AVX3 tile: up to 14 pixels x 1 vector of
+// channels).
 //
 // For maps like ResNet's 14x14 and 7x7, a vector along the output row wastes
-// lanes (7 of 16 used on AVX-512). This family vectorises over OUTPUT
-// CHANNELS instead: a register tile is P adjacent output pixels of one row x
-// VV vectors of output channels. Per kernel tap (ci, ky, kx): VV weight vector
-// loads, P input scalars broadcast (folded into the FMA as {1to16} on AVX3 when
-// VV = 1), P*VV FMAs. Any kernel size, stride, dilation, padding and groups
-// (1x1 included); lanes are wasted only when a group's output channels are not
-// a multiple of the vector.
+// lanes (7 of 16 on AVX-512, 7 of 8 with the direct kernels' 8-lane strips).
+// This family vectorises over OUTPUT CHANNELS instead: a register tile is P
+// output pixels x VV vectors of output channels. Per kernel tap (ci, ky, kx):
+// VV weight-vector loads, P input scalars broadcast (folded into the FMA as
+// {1to16} on AVX3, where VV = 1), P*VV FMAs. Any kernel size, stride,
+// dilation, padding and groups, 1x1 included; lanes are wasted only when a
+// group's output channels are not a multiple of the vector.
 //
-// Per target (accumulators P*VV + VV weights + 1 broadcast <= registers):
-//   AVX3  : VV = 1 (16 channels), P <= 14 -> 14 + 1 zmm of 32;
-//   AVX2  : VV = 2 (16 channels), P <= 6  -> 12 + 2 + 1 ymm of 16;
+// Register tiles (accumulators P*VV + VV weights + 1 broadcast <= registers):
+//   AVX3  : VV = 1 (16 channels), rows cut into segments of <= 14 pixels
+//           (14 -> 14, 56 -> 4 x 14); rows narrower than 8 go two rows at a
+//           time (7x7 map: 2 x 7 pixels), so each weight load feeds 14 FMAs;
+//   AVX2  : VV = 2 (16 channels), P <= 6 (12 + 2 + 1 ymm of 16);
 //   SSE4  : VV = 2 (8 channels),  P <= 6;   SCALAR: VV = 4, P <= 4.
-// A row of width ow is cut into ceil(ow / Pmax) segments of nearly equal
-// width (14 -> 14, 7 -> 7 on AVX3; 14 -> 5+5+4, 7 -> 4+3 on AVX2): P is a
-// template parameter, one instantiation per width 1..Pmax.
+// P is a template parameter, one instantiation per width (segments of nearly
+// equal width, so at most two widths per layer).
 //
-// Padding: the input rows are copied into a zero-padded band in scratch
-// (generic_band.h, also de-interleaving strides, so pixel p of a segment is at
-// +p whatever the stride); kernel rows in the vertical padding are skipped
-// per output row; horizontal padding taps are computed on zeros. On rn_3x3_7
-// that computes 90.5% of the nominal taps (real: 82%).
+// Why over channels on 7x7 and 14x14 (AVX3, 1 thread, quiet machine, GFLOP/s
+// nominal, medians of 5; noisy, +-5%): rn_3x3_7: this kernel 99.7-110.7,
+// the width-vectorised generated direct kernel f32_conv2d_k3x3_s1_r8_w1v
+// about 0.75x of it, the generic width kernel 44-46; rn_3x3_14: 106-110 vs
+// generic 88-95. oneDNN (blocked layout) in the same runs: 125-135 on rn_3x3_7
+// (0.82-0.87x), 111-127 on rn_3x3_14 (0.85-0.97x); oneDNN given NCHW: 93-97
+// and 93-94 (1.14x, 1.14-1.16x).
+//
+// Input: the rows a band of output rows reads are copied into scratch,
+// zero-padded and de-interleaved by the stride (generic_band.h), so pixel p
+// of a segment is at +p whatever the stride; without horizontal padding and
+// stride the input is read in place (no copy: rn_1x1_56 went from 62 to 106).
+// Kernel rows in the vertical padding are skipped per output row; horizontal
+// padding taps are computed on zeros (rn_3x3_7: 90.5% of the nominal taps
+// computed, 82% real). Two rows share a tile only when their valid kernel
+// rows are the same (rn_3x3_7: rows 1+2, 3+4 paired, 0, 5, 6 single).
+// Loop order: channel sub-blocks outer when the group's packed weights exceed
+// 512 KiB (each sub-block's weights then come from L3 once and stay in L2
+// across the rows), rows outer otherwise (the band's rows stay cached across
+// sub-blocks).
 // Weights: packed [group][block of kSmallmapBlock = 16 output channels]
-// [ci/g][kh][kw][16], missing channels zero; the block is a multiple of every
-// target's VV*lanes so one packing serves all targets.
+// [ci/g][kh][kw][16], missing channels zero; 16 is a multiple of every
+// target's VV*lanes, so one packing serves all targets.
 // Epilogue: bias + clamp on the channel vectors, then the P x channels tile is
 // transposed through a small stack buffer into NCHW rows (per channel, P
 // contiguous pixels) at OutputChannel(ctx, c) (fused channel shuffle).
