@@ -206,6 +206,10 @@ void SweepEdges(const std::string& kernel) {
   k = Knobs();
   k.threads = 2;
   CheckKernel(kernel, Make(7, 15, 12, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2), k, seed++);
+  // Short maps: the plan also splits the channels into r-aligned tiles.
+  k.threads = 3;
+  CheckKernel(kernel, Make(32, 5, 6, 70, 3, 3, 1, 1, 1, 1), k, seed++);
+  CheckKernel(kernel, Make(24, 3, 3, 48, 1, 1, 1, 1, 0, 0, 1, 1, 2, 1), k, seed++);
   CheckKernel(kernel, Make(2, 4, 5, 3, 2, 3, 1, 1, 3, 3), Knobs(), seed++);
   // A layer-like shape: many input channels, small map (the smallmap case).
   CheckKernel(kernel, Make(64, 7, 7, 40, 3, 3, 1, 1, 1, 1), Knobs(), seed++);

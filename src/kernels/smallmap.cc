@@ -15,7 +15,8 @@
 //   AVX3  : VV = 1 (16 channels), rows cut into segments of <= 14 pixels
 //           (14 -> 14, 56 -> 4 x 14); rows narrower than 8 go two rows at a
 //           time (7x7 map: 2 x 7 pixels), so each weight load feeds 14 FMAs;
-//   AVX2  : VV = 2 (16 channels), P <= 6 (12 + 2 + 1 ymm of 16);
+//   AVX2  : VV = 2 (16 channels), P <= 6 (12 + 2 + 1 ymm of 16), narrow
+//           rows two at a time (2 x <= 3 pixels);
 //   SSE4  : VV = 2 (8 channels),  P <= 6;   SCALAR: VV = 4, P <= 4.
 // P is a template parameter, one instantiation per width (segments of nearly
 // equal width, so at most two widths per layer).
@@ -91,15 +92,17 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 // Register tiles per target: P pixels (kRows rows of P2 adjacent outputs) x
 // VV vectors of output channels. "Wide" for rows of 8 or more outputs: one row
-// cut into segments of <= kWideMaxP; "narrow" for rows of fewer than 8: on
-// AVX3, two rows at once (2 x 7 pixels on a 7x7 map), so one weight vector
-// feeds 14 FMAs as on a 14-wide row.
+// cut into segments of <= kWideMaxP; "narrow" for rows of fewer than 8: two
+// rows at once, so one weight load feeds as many FMAs as on a wide row (AVX3:
+// 2 x 7 pixels on a 7x7 map, 14 accumulators; AVX2/SSE4: 2 x <= 3 pixels, 12
+// accumulators, instead of single-row segments 4 + 3 whose 6 accumulators do
+// not cover the FMA latency of two 256-bit pipes).
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-constexpr size_t kWideVV = 1, kWideMaxP = 14, kNarrowRows = 2;
+constexpr size_t kWideVV = 1, kWideMaxP = 14, kNarrowRows = 2, kNarrowMaxP2 = 7;
 #elif HWY_TARGET == HWY_SCALAR
-constexpr size_t kWideVV = 4, kWideMaxP = 4, kNarrowRows = 1;
+constexpr size_t kWideVV = 4, kWideMaxP = 4, kNarrowRows = 1, kNarrowMaxP2 = 4;
 #else
-constexpr size_t kWideVV = 2, kWideMaxP = 6, kNarrowRows = 1;
+constexpr size_t kWideVV = 2, kWideMaxP = 6, kNarrowRows = 2, kNarrowMaxP2 = 3;
 #endif
 
 template <size_t P2, size_t VV, size_t kRows>
@@ -184,7 +187,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   static constexpr auto kWide =
       MakeSegmentTable<kWideVV, 1>(std::make_index_sequence<kWideMaxP>());
   static constexpr auto kNarrow =
-      MakeSegmentTable<kWideVV, kNarrowRows>(std::make_index_sequence<7>());
+      MakeSegmentTable<kWideVV, kNarrowRows>(std::make_index_sequence<kNarrowMaxP2>());
   const hn::ScalableTag<float> d;
   const Conv2dParams& p = ctx.params;
   const int64_t ow = ctx.out_w, plane = ctx.out_h * ctx.out_w;
@@ -207,6 +210,8 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   // Segments of nearly equal width: `wide` segments of base + 1, then base.
   const int64_t segments = CeilDiv(ow, max_p);
   const int64_t base = ow / segments, wide = ow % segments;
+  const int64_t pair_segments = CeilDiv(ow, static_cast<int64_t>(kNarrowMaxP2));
+  const int64_t pair_base = ow / pair_segments, pair_wide = ow % pair_segments;
 
   SmallmapSegmentArgs a;
   a.cig = cig;
@@ -257,9 +262,15 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
           int64_t ky0_next, ky1_next;
           ValidKernelRows(p, oy + 1, &ky0_next, &ky1_next);
           if (ky0_next == ky0 && ky1_next == ky1) {
-            a.band = band + band_row0 * bg.row_stride;
-            for (int64_t ch = 0; ch < a.channels; ++ch) out[ch] = output + out_chan[ch] + oy * ow;
-            kNarrow[ow - 1](a);
+            int64_t ox0 = 0;
+            for (int64_t s = 0; s < pair_segments; ++s) {
+              const int64_t width = pair_base + (s < pair_wide ? 1 : 0);
+              a.band = band + band_row0 * bg.row_stride + ox0;
+              for (int64_t ch = 0; ch < a.channels; ++ch)
+                out[ch] = output + out_chan[ch] + oy * ow + ox0;
+              kNarrow[width - 1](a);
+              ox0 += width;
+            }
             oy += 2;
             continue;
           }
