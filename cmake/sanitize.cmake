@@ -1,0 +1,59 @@
+# Sanitizers and fuzzing instrumentation, applied to every target of the
+# project (included from the top-level CMakeLists.txt before any target is
+# defined, so directory-scope compile and link options reach them all).
+#
+#   -DCONVGEN_SANITIZE=address,undefined   ASan + UBSan (g++ or clang)
+#   -DCONVGEN_SANITIZE=thread              TSan
+#   -DCONVGEN_SANITIZE=memory              MSan (clang only; needs every
+#                                          dependency instrumented: not usable
+#                                          with Debian's Highway/pthreadpool)
+#   -DCONVGEN_BUILD_FUZZERS=ON             libFuzzer targets in fuzz/ (clang):
+#                                          every target gets coverage
+#                                          instrumentation (fuzzer-no-link);
+#                                          the fuzz executables link
+#                                          -fsanitize=fuzzer.
+#
+# UBSan is made fatal (-fno-sanitize-recover=all): a finding aborts the test
+# binary, so CTest reports it as a failure instead of a line in a log.
+# -fno-omit-frame-pointer keeps the sanitizers' stack traces complete and
+# cheap. Highway's dynamic dispatch and its AVX-512 code run unchanged under
+# ASan/UBSan (the instrumentation sees only ordinary loads/stores through
+# intrinsics). Runtime options the sanitizers need are in
+# tools/ci_reliability.sh (ASAN_OPTIONS, UBSAN_OPTIONS, TSAN_OPTIONS) and
+# fuzz/tsan.supp.
+set(CONVGEN_SANITIZE "" CACHE STRING
+    "Comma-separated sanitizers for every target: address,undefined | thread | memory")
+option(CONVGEN_BUILD_FUZZERS "Build the libFuzzer targets in fuzz/ (clang)" OFF)
+
+set(_convgen_san "${CONVGEN_SANITIZE}")
+if(CONVGEN_BUILD_FUZZERS)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "CONVGEN_BUILD_FUZZERS needs clang (libFuzzer): "
+                        "-DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  # The fuzzers always run under ASan + UBSan.
+  if(_convgen_san STREQUAL "")
+    set(_convgen_san "address,undefined")
+  endif()
+  set(_convgen_san "${_convgen_san},fuzzer-no-link")
+endif()
+
+if(NOT _convgen_san STREQUAL "")
+  string(REPLACE "," ";" _convgen_san_list "${_convgen_san}")
+  if("thread" IN_LIST _convgen_san_list AND "address" IN_LIST _convgen_san_list)
+    message(FATAL_ERROR "CONVGEN_SANITIZE: thread and address cannot be combined")
+  endif()
+  set(_convgen_san_flags -fsanitize=${_convgen_san} -fno-omit-frame-pointer
+                         -fno-sanitize-recover=all)
+  add_compile_options(${_convgen_san_flags})
+  # fuzzer-no-link is a compile-time flag; link only the runtimes.
+  string(REPLACE ",fuzzer-no-link" "" _convgen_san_link "${_convgen_san}")
+  add_link_options(-fsanitize=${_convgen_san_link})
+  if("thread" IN_LIST _convgen_san_list)
+    # The Debian libpthreadpool is not instrumented: TSan cannot see the
+    # happens-before edges of its atomics. tools/ci_reliability.sh runs the
+    # TSan tests with fuzz/tsan.supp (see there).
+    message(STATUS "convgen: TSan build; run tests with TSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/fuzz/tsan.supp")
+  endif()
+  message(STATUS "convgen: sanitizers ${_convgen_san} on every target")
+endif()
