@@ -28,8 +28,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from genlib import SpecError, balance, generate  # noqa: E402
 from family_direct import DirectRow  # noqa: E402
+from family_dwconv import DwconvRow  # noqa: E402
+from family_gconv import GconvRow  # noqa: E402
 
-FAMILIES = {cls.family: cls for cls in (DirectRow,)}
+FAMILIES = {cls.family: cls for cls in (DirectRow, DwconvRow, GconvRow)}
 
 
 def parse_spec(text, source="spec"):

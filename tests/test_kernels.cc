@@ -61,7 +61,10 @@ std::vector<KernelTester> EdgeMatrix(const KernelInfo& k, int lanes) {
   // applies, starting from a rotating index.
   const std::vector<Channels> channels = {
       {3, R + 3, 1}, {1, 1, 1}, {5, 2 * R + 1, 1}, {4, R, 1}, {16, 2 * R, 1},
-      {4, 4, 4},     {6, 9, 3}, {4, 2 * R, 2},     {8, 8, 8}, {2, 2 * R + 2, 2}};
+      {4, 4, 4},     {6, 9, 3}, {4, 2 * R, 2},     {8, 8, 8}, {2, 2 * R + 2, 2},
+      // Depth multiplier 2; ResNeXt-like groups (R in and R out for a
+      // kernel whose block is the whole group).
+      {3, 6, 3},     {2 * R, 2 * R, 2}};
 
   std::vector<KernelTester> cases;
   size_t rotation = 0;
@@ -121,7 +124,8 @@ std::vector<KernelTester> EdgeMatrix(const KernelInfo& k, int lanes) {
 
 void TestFamily(const std::string& family, bool others) {
   static const std::set<std::string> kKnown = {"direct", "smallmap", "generic", "im2col",
-                                               "conv1x1", "gconv1x1", "dwconv", "reference"};
+                                               "conv1x1", "gconv1x1", "dwconv", "gconv",
+                                               "reference"};
   // SupportedAndGeneratedTargets() uses this TU's HWY_TARGETS, which equals
   // the library's: CMake passes the same HWY_DISABLED_TARGETS to both.
   const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
@@ -151,6 +155,7 @@ TEST_CASE("kernel family im2col matches the reference on its edge matrix") { Tes
 TEST_CASE("kernel family conv1x1 matches the reference on its edge matrix") { TestFamily("conv1x1", false); }
 TEST_CASE("kernel family gconv1x1 matches the reference on its edge matrix") { TestFamily("gconv1x1", false); }
 TEST_CASE("kernel family dwconv matches the reference on its edge matrix") { TestFamily("dwconv", false); }
+TEST_CASE("kernel family gconv matches the reference on its edge matrix") { TestFamily("gconv", false); }
 TEST_CASE("kernel family reference matches the reference on its edge matrix") { TestFamily("reference", false); }
 TEST_CASE("kernels of other families match the reference on their edge matrix") { TestFamily("", true); }
 

@@ -1,0 +1,388 @@
+// convgen: depthwise k×k convolution (groups = ci, co = m·ci), NCHW fp32, and
+// the row-tile core it shares with the grouped family (gconv-inl.h).
+// Per-target code (Highway self-include pattern): the generated TUs include
+// this header after hwy/foreach_target.h and instantiate DwconvTile<...> for
+// each spec row (gen/family_dwconv.py, docs/kernels.md).
+//
+// Row tile (rowtile::Accumulate). C output channels × T output rows × V
+// vectors of N adjacent outputs live in C·T·V accumulators while the kernel
+// walks the group's input channels and the (T−1)·SH + KH input rows that the T
+// output rows read. Each input row is turned into the KW·V horizontally
+// shifted vectors x[v][kw] (input columns c0 + kw + v·N·SW + lane·SW) *once*
+// and every one of them feeds the up-to-⌈KH/SH⌉ output rows × C channels that
+// use it. So the input traffic per FMA falls from one vector (the naive k×k
+// pattern: an unaligned load per tap, two loads per FMA with the weight
+// broadcast, load-bound at ~50% on Zen 4) to (T−1+KH)/(T·KH·C) loads per tap.
+//
+// The shifted vectors, per target (loads vs shuffles, counted per input row
+// and vector of outputs):
+//  - AVX3, stride 1: two loads (columns c0 + v·N and the next N) and KW−1
+//    `valignd` shifts (_mm512_alignr_epi32: Highway 1.0.3's
+//    CombineShiftRightBytes/Lanes shift within 128-bit blocks only);
+//  - SSE4, stride 1: two loads and KW−1 `palignr` (one 128-bit block, so
+//    Highway's CombineShiftRightBytes is the whole-vector shift);
+//  - AVX2 (a cross-lane shift costs two shuffles), SCALAR and every stride-2
+//    row: one unaligned load per kw (stride 2: two loads de-interleaved with
+//    ConcatEven, as in direct-inl.h). Zen 4 issues two ymm loads per cycle.
+// Weights are broadcast from the packed block ([ci][kh][kw][C], C adjacent
+// floats per tap); with one accumulator per broadcast GCC folds them into the
+// FMAs ({1toN} memory operands, free on Zen 4: TOOLCHAIN.md §7).
+//
+// Borders, without copying the input (as direct-inl.h):
+//  - input rows outside [0, in_h) are skipped (vertical padding = skipped
+//    taps); output rows of a partial tile below the band are computed from the
+//    rows that exist and not stored;
+//  - a strip is interior when every column it loads lies inside the row and
+//    its outputs inside the output row: plain LoadU/StoreU;
+//  - other strips load with MaskedLoad on AVX2/AVX3 (fault-suppressing, lanes
+//    outside the row read as zero), lane by lane on SSE4/SCALAR (Highway's
+//    MaskedLoad is a full load there: TOOLCHAIN.md §3); tail outputs are
+//    written with BlendedStore. A row tail of at most Δ/2 outputs runs on
+//    half-width vectors (AVX3: 8 lanes, AVX2: 4).
+
+#if defined(CONVGEN_SRC_KERNELS_DWCONV_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef CONVGEN_SRC_KERNELS_DWCONV_INL_H_
+#undef CONVGEN_SRC_KERNELS_DWCONV_INL_H_
+#else
+#define CONVGEN_SRC_KERNELS_DWCONV_INL_H_
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "hwy/highway.h"
+#include "kernel.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace convgen {
+namespace HWY_NAMESPACE {
+namespace rowtile {
+
+namespace hn = hwy::HWY_NAMESPACE;
+
+// True where x[v][kw] is built by in-register shifts of two loaded vectors.
+template <int SW, class D>
+constexpr bool ShiftInRegister() {
+  return SW == 1 && hn::MaxLanes(D()) >= 4 &&
+         (HWY_TARGET <= HWY_AVX3 || (HWY_TARGET == HWY_SSE4 && hn::MaxLanes(D()) == 4));
+}
+
+// Lanes kShift .. kShift+N-1 of the concatenation hi:lo (0 < kShift <= N).
+template <int kShift, class D>
+HWY_INLINE hn::Vec<D> ShiftLanes(D d, hn::Vec<D> hi, hn::Vec<D> lo) {
+  constexpr size_t N = hn::MaxLanes(D());
+  static_assert(kShift > 0 && kShift <= static_cast<int>(N), "shift within the pair");
+  if constexpr (kShift == static_cast<int>(N)) {
+    (void)lo;
+    return hi;
+  } else {
+#if HWY_TARGET <= HWY_AVX3
+    // valignd: a whole-vector lane shift across both sources.
+    if constexpr (N == 16) {
+      return hn::Vec<D>{_mm512_castsi512_ps(_mm512_alignr_epi32(
+          _mm512_castps_si512(hi.raw), _mm512_castps_si512(lo.raw), kShift))};
+    } else if constexpr (N == 8) {
+      return hn::Vec<D>{_mm256_castsi256_ps(_mm256_alignr_epi32(
+          _mm256_castps_si256(hi.raw), _mm256_castps_si256(lo.raw), kShift))};
+    } else {
+      return hn::CombineShiftRightBytes<kShift * 4>(d, hi, lo);
+    }
+#elif HWY_TARGET == HWY_SCALAR
+    (void)d;
+    return hi;  // unreachable: ShiftInRegister is false on SCALAR
+#else
+    return hn::CombineShiftRightBytes<kShift * 4>(d, hi, lo);  // SSE4: palignr
+#endif
+  }
+}
+
+// x[1..K] = ShiftLanes<1..K>(hi, lo).
+template <class D, size_t... kMinus1>
+HWY_INLINE void Shifts(D d, hn::Vec<D> hi, hn::Vec<D> lo, hn::Vec<D>* x,
+                       std::index_sequence<kMinus1...>) {
+  ((x[kMinus1 + 1] = ShiftLanes<static_cast<int>(kMinus1) + 1>(d, hi, lo)), ...);
+}
+
+// Column offsets (from the strip's c0) of the logical loads of one input row,
+// and how many there are: kShift: v·N for v = 0..V; otherwise kw + v·step.
+template <int KW, int SW, int V, class D>
+struct LoadPlan {
+  static constexpr bool kShift = ShiftInRegister<SW, D>();
+  static constexpr ptrdiff_t N = static_cast<ptrdiff_t>(hn::MaxLanes(D()));
+  // One lane per vector on SCALAR: consecutive "vectors" are SW columns apart.
+  static constexpr ptrdiff_t kStep = N > 1 ? N * SW : SW;
+  static constexpr int kLoads = kShift ? V + 1 : KW * V;
+  static constexpr ptrdiff_t Offset(int i) {
+    return kShift ? i * N : (i / V) + (i % V) * kStep;
+  }
+  // Input columns a strip reads from c0 (for the interior test).
+  static constexpr ptrdiff_t kSpan =
+      kShift ? (V + 1) * N : (KW - 1) + (N > 1 ? V * N * SW : (V - 1) * SW + 1);
+};
+
+#if HWY_TARGET <= HWY_AVX2
+// Lanes i with 0 <= c + i < width.
+template <class D>
+HWY_INLINE hn::Mask<D> ColumnsInside(D d, ptrdiff_t c, ptrdiff_t width) {
+  const ptrdiff_t N = static_cast<ptrdiff_t>(hn::Lanes(d));
+  const ptrdiff_t lo = std::min(std::max(-c, ptrdiff_t{0}), N);
+  const ptrdiff_t hi = std::min(std::max(width - c, ptrdiff_t{0}), N);
+  return hn::AndNot(hn::FirstN(d, static_cast<size_t>(lo)),
+                    hn::FirstN(d, static_cast<size_t>(hi)));
+}
+#endif
+
+// Border masks of one strip: computed once per strip, used by every input
+// row and channel (GCC does not hoist them: direct-inl.h's finding).
+template <int KW, int SW, int V, bool kBorder, class D>
+struct StripMasks {
+  using Plan = LoadPlan<KW, SW, V, D>;
+#if HWY_TARGET <= HWY_AVX2
+  hn::Mask<D> m[kBorder ? Plan::kLoads * SW : 1];
+#endif
+  ptrdiff_t in_w;
+  HWY_INLINE StripMasks(D d, ptrdiff_t c0, ptrdiff_t width) : in_w(width) {
+    (void)d;
+    (void)c0;
+#if HWY_TARGET <= HWY_AVX2
+    if constexpr (kBorder) {
+      for (int i = 0; i < Plan::kLoads; ++i)
+        for (int j = 0; j < SW; ++j)
+          m[i * SW + j] = ColumnsInside(d, c0 + Plan::Offset(i) + j * Plan::N, width);
+    }
+#endif
+  }
+};
+
+// Logical load i of a row: N lanes at columns col, col+SW, ... (col = c0 +
+// Offset(i)); lanes outside the row are zero on border strips.
+template <int KW, int SW, int V, bool kBorder, class D>
+HWY_INLINE hn::Vec<D> LoadAt(D d, const float* row, ptrdiff_t col, int i,
+                             const StripMasks<KW, SW, V, kBorder, D>& masks) {
+  (void)i;
+  (void)masks;
+  const ptrdiff_t N = static_cast<ptrdiff_t>(hn::Lanes(d));
+  if constexpr (!kBorder) {
+#if HWY_TARGET == HWY_SCALAR
+    (void)N;
+    return hn::LoadU(d, row + col);  // one lane: the stride is the caller's step
+#else
+    if constexpr (SW == 1) {
+      return hn::LoadU(d, row + col);
+    } else {
+      return hn::ConcatEven(d, hn::LoadU(d, row + col + N), hn::LoadU(d, row + col));
+    }
+#endif
+  } else {
+#if HWY_TARGET <= HWY_AVX2
+    if constexpr (SW == 1) {
+      return hn::MaskedLoad(masks.m[i], d, row + col);
+    } else {
+      return hn::ConcatEven(d, hn::MaskedLoad(masks.m[i * 2 + 1], d, row + col + N),
+                            hn::MaskedLoad(masks.m[i * 2], d, row + col));
+    }
+#else
+    HWY_ALIGN float lanes[hn::MaxLanes(d)];
+    for (ptrdiff_t l = 0; l < N; ++l) {
+      const ptrdiff_t c = col + SW * l;
+      lanes[l] = (c >= 0 && c < masks.in_w) ? row[c] : 0.0f;
+    }
+    return hn::Load(d, lanes);
+#endif
+  }
+}
+
+// What one call of Accumulate reads: a group's input channels and the
+// packed weights of one C-channel block.
+struct Source {
+  const float* in;       // input channel 0 of the group, this image
+  ptrdiff_t in_plane;    // in_h * in_w
+  ptrdiff_t in_h, in_w;
+  int64_t ci;            // input channels walked
+  const float* w;        // packed [ci][KH][KW][C]
+  ptrdiff_t ih0;         // input row of output row 0, kernel row 0 (may be < 0)
+  ptrdiff_t c0;          // input column of lane 0, kernel column 0 (may be < 0)
+};
+
+// acc[c][t][v] += sum over ci, kh, kw of w[ci][kh][kw][c] * x(row t·SH + kh, kw, v).
+template <int KH, int KW, int SH, int SW, int C, int T, int V, bool kBorder, class D>
+HWY_INLINE void Accumulate(D d, const Source& s, hn::Vec<D> (&acc)[C][T][V]) {
+  using Plan = LoadPlan<KW, SW, V, D>;
+  constexpr int kRows = (T - 1) * SH + KH;
+  const StripMasks<KW, SW, V, kBorder, D> masks(d, s.c0, s.in_w);
+  HWY_UNROLL(1)
+  for (int64_t ci = 0; ci < s.ci; ++ci) {
+    const float* HWY_RESTRICT plane = s.in + ci * s.in_plane;
+    const float* HWY_RESTRICT wc = s.w + ci * (KH * KW * C);
+    HWY_UNROLL(32)
+    for (int i = 0; i < kRows; ++i) {
+      const ptrdiff_t ih = s.ih0 + i;
+      if (ih < 0 || ih >= s.in_h) continue;  // vertical padding: no taps
+      const float* row = plane + ih * s.in_w;
+      hn::Vec<D> x[V][KW];
+      if constexpr (Plan::kShift) {
+        hn::Vec<D> base[V + 1];
+        HWY_UNROLL(16)
+        for (int l = 0; l <= V; ++l)
+          base[l] = LoadAt<KW, SW, V, kBorder>(d, row, s.c0 + Plan::Offset(l), l, masks);
+        HWY_UNROLL(16)
+        for (int v = 0; v < V; ++v) {
+          x[v][0] = base[v];
+          Shifts(d, base[v + 1], base[v], x[v], std::make_index_sequence<KW - 1>());
+        }
+      } else {
+        HWY_UNROLL(16)
+        for (int l = 0; l < Plan::kLoads; ++l)
+          x[l % V][l / V] = LoadAt<KW, SW, V, kBorder>(d, row, s.c0 + Plan::Offset(l), l, masks);
+      }
+      HWY_UNROLL(32)
+      for (int t = 0; t < T; ++t) {
+        const int kh = i - t * SH;
+        if (kh < 0 || kh >= KH) continue;  // compile time after unrolling
+        HWY_UNROLL(16)
+        for (int kw = 0; kw < KW; ++kw) {
+          HWY_UNROLL(16)
+          for (int c = 0; c < C; ++c) {
+            const hn::Vec<D> wv = hn::Set(d, wc[(kh * KW + kw) * C + c]);
+            HWY_UNROLL(16)
+            for (int v = 0; v < V; ++v) acc[c][t][v] = hn::MulAdd(wv, x[v][kw], acc[c][t][v]);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Where one tile's outputs go: channels [c_begin, c_end) of the C block,
+// the first `rows` of its T rows, `valid` columns from ow0.
+struct Sink {
+  int64_t n;
+  int64_t co_abs;          // absolute output channel of block channel 0
+  int c_begin, c_end;
+  int64_t oh0, rows;
+  int64_t ow0, valid;
+};
+
+template <int C, int T, int V, class D>
+HWY_INLINE void Store(D d, const internal::KernelContext& ctx, const Sink& k,
+                      hn::Vec<D> (&acc)[C][T][V], float* output) {
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const hn::Vec<D> lo = hn::Set(d, ctx.clamp_min);
+  const hn::Vec<D> hi = hn::Set(d, ctx.clamp_max);
+  const int64_t plane = ctx.out_h * ctx.out_w;
+  HWY_UNROLL(16)
+  for (int c = 0; c < C; ++c) {
+    if (c < k.c_begin || c >= k.c_end) continue;
+    const int64_t co = k.co_abs + c;
+    const hn::Vec<D> b = hn::Set(d, ctx.bias ? ctx.bias[co] : 0.0f);
+    float* HWY_RESTRICT out = output +
+                              (k.n * ctx.params.out_channels + internal::OutputChannel(ctx, co)) *
+                                  plane +
+                              k.oh0 * ctx.out_w + k.ow0;
+    HWY_UNROLL(32)
+    for (int t = 0; t < T; ++t) {
+      if (t >= k.rows) break;
+      HWY_UNROLL(16)
+      for (int v = 0; v < V; ++v) {
+        const hn::Vec<D> y = hn::Min(hn::Max(hn::Add(acc[c][t][v], b), lo), hi);
+        const int64_t left = k.valid - v * N;
+        if (left >= N) {
+          hn::StoreU(y, d, out + t * ctx.out_w + v * N);
+        } else if (left > 0) {
+          hn::BlendedStore(y, hn::FirstN(d, static_cast<size_t>(left)), d,
+                           out + t * ctx.out_w + v * N);
+        }
+      }
+    }
+  }
+}
+
+template <int KH, int KW, int SH, int SW, int C, int T, int V, bool kBorder, class D>
+HWY_NOINLINE void Tile(D d, const internal::KernelContext& ctx, const Source& s, const Sink& k,
+                       float* output) {
+  hn::Vec<D> acc[C][T][V];
+  HWY_UNROLL(16)
+  for (int c = 0; c < C; ++c) {
+    HWY_UNROLL(32)
+    for (int t = 0; t < T; ++t) {
+      HWY_UNROLL(16)
+      for (int v = 0; v < V; ++v) acc[c][t][v] = hn::Zero(d);
+    }
+  }
+  Accumulate<KH, KW, SH, SW, C, T, V, kBorder>(d, s, acc);
+  Store<C, T, V>(d, ctx, k, acc, output);
+}
+
+// Every strip of T output rows [oh0, oh0 + rows): interior strips on full
+// vectors, border strips masked, a tail of <= Δ/2 outputs on half vectors.
+template <int KH, int KW, int SH, int SW, int C, int T, int V, class D>
+HWY_INLINE void RowOfStrips(D d, const internal::KernelContext& ctx, Source s, Sink k,
+                            float* output) {
+  const Conv2dParams& p = ctx.params;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t delta = V * N;
+  constexpr size_t kMaxLanes = hn::MaxLanes(D());
+  constexpr bool kHalfTail = kMaxLanes >= 8;
+  using DHalf = hn::CappedTag<float, kHalfTail ? kMaxLanes / 2 : kMaxLanes>;
+  constexpr ptrdiff_t kSpan = LoadPlan<KW, SW, V, D>::kSpan;
+  for (int64_t ow0 = 0; ow0 < ctx.out_w; ow0 += delta) {
+    k.ow0 = ow0;
+    k.valid = std::min(delta, ctx.out_w - ow0);
+    s.c0 = ow0 * SW - p.pad_w;
+    const bool interior = k.valid == delta && s.c0 >= 0 && s.c0 + kSpan <= s.in_w;
+    if (interior) {
+      Tile<KH, KW, SH, SW, C, T, V, false>(d, ctx, s, k, output);
+    } else if (kHalfTail && 2 * k.valid <= delta) {
+      Tile<KH, KW, SH, SW, C, T, V, true>(DHalf(), ctx, s, k, output);
+    } else {
+      Tile<KH, KW, SH, SW, C, T, V, true>(d, ctx, s, k, output);
+    }
+  }
+}
+
+}  // namespace rowtile
+
+namespace dwconv {
+
+// One Tile (kernel.h) of a depthwise layer: groups = ci, so group g reads
+// input channel g and writes its co/groups = m output channels (m = 1:
+// plain depthwise; m > 1: depth multiplier, each output channel a pass over
+// the same input plane, still in L2). Weights: OIHW as is ([co][KH][KW]).
+template <int KH, int KW, int SH, int SW, int T, int V, class D>
+void DwconvTile(D d, const internal::KernelContext& ctx, const internal::Tile& t,
+                const float* input, float* output) {
+  const Conv2dParams& p = ctx.params;
+  const int64_t cog = p.out_channels_per_group();
+  rowtile::Source s;
+  s.in_plane = p.in_height * p.in_width;
+  s.in_h = p.in_height;
+  s.in_w = p.in_width;
+  s.ci = 1;
+  rowtile::Sink k;
+  k.n = t.n;
+  k.c_begin = 0;
+  k.c_end = 1;
+  for (int64_t g = t.g_begin; g < t.g_end; ++g) {
+    s.in = input + (t.n * p.in_channels + g) * s.in_plane;
+    for (int64_t j = t.co_begin; j < t.co_end; ++j) {
+      k.co_abs = g * cog + j;
+      s.w = ctx.packed_weights + k.co_abs * (KH * KW);
+      for (int64_t oh0 = t.oh_begin; oh0 < t.oh_end; oh0 += T) {
+        k.oh0 = oh0;
+        k.rows = std::min<int64_t>(T, t.oh_end - oh0);
+        s.ih0 = oh0 * SH - p.pad_h;
+        rowtile::RowOfStrips<KH, KW, SH, SW, 1, T, V>(d, ctx, s, k, output);
+      }
+    }
+  }
+}
+
+}  // namespace dwconv
+}  // namespace HWY_NAMESPACE
+}  // namespace convgen
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard (toggle)
