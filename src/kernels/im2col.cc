@@ -62,36 +62,43 @@ struct Im2colSegment {
 };
 
 // Fills cols[k][0..width) for the pixels described by `seg` (lanes past the
-// last segment are zero): one strip of the panel.
+// last segment are zero): one strip of the panel. Every element is written
+// once (copied or zeroed).
 inline void Im2colStrip(const Conv2dParams& p, const float* input_group,
                         const Im2colSegment* seg, int64_t segments, int64_t width,
                         float* strip) {
   const int64_t ih = p.in_height, iw = p.in_width, sw = p.stride_w;
+  const int64_t covered = segments > 0 ? seg[segments - 1].lane + seg[segments - 1].len : 0;
   int64_t k = 0;
-  std::fill(strip, strip + Im2colDepth(p) * width, 0.0f);
   for (int64_t c = 0; c < p.in_channels_per_group(); ++c) {
     const float* plane = input_group + c * ih * iw;
     for (int64_t ky = 0; ky < p.kernel_h; ++ky)
       for (int64_t kx = 0; kx < p.kernel_w; ++kx, ++k) {
         float* dst = strip + k * width;
         const int64_t x_off = kx * p.dilation_w - p.pad_w;  // ix = ox*sw + x_off
+        // Valid ox of this tap, whatever the row: 0 <= ox*sw + x_off < iw.
+        const int64_t ox_lo = x_off >= 0 ? 0 : Im2colCeilDiv(-x_off, sw);
+        const int64_t ox_hi = iw - x_off > 0 ? Im2colCeilDiv(iw - x_off, sw) : 0;
         for (int64_t s = 0; s < segments; ++s) {
           const Im2colSegment& g = seg[s];
+          float* out = dst + g.lane;
           const int64_t iy = g.oy * p.stride_h - p.pad_h + ky * p.dilation_h;
-          if (iy < 0 || iy >= ih) continue;  // padding row: stays zero
-          // Valid ox: 0 <= ox*sw + x_off < iw.
-          const int64_t lo = std::max(g.ox, x_off >= 0 ? 0 : Im2colCeilDiv(-x_off, sw));
-          const int64_t hi = std::min(g.ox + g.len,
-                                      iw - x_off > 0 ? Im2colCeilDiv(iw - x_off, sw) : 0);
-          if (lo >= hi) continue;
-          const float* src = plane + iy * iw + lo * sw + x_off;
-          float* out = dst + g.lane + (lo - g.ox);
-          if (sw == 1) {
-            std::memcpy(out, src, sizeof(float) * (hi - lo));
-          } else {
-            for (int64_t i = 0; i < hi - lo; ++i) out[i] = src[i * sw];
+          const int64_t lo = std::min(g.ox + g.len, std::max(g.ox, ox_lo));
+          const int64_t hi = std::max(lo, std::min(g.ox + g.len, ox_hi));
+          if (iy < 0 || iy >= ih || lo == hi) {  // all padding
+            std::fill(out, out + g.len, 0.0f);
+            continue;
           }
+          std::fill(out, out + (lo - g.ox), 0.0f);
+          const float* src = plane + iy * iw + lo * sw + x_off;
+          if (sw == 1) {
+            std::memcpy(out + (lo - g.ox), src, sizeof(float) * (hi - lo));
+          } else {
+            for (int64_t i = 0; i < hi - lo; ++i) out[lo - g.ox + i] = src[i * sw];
+          }
+          std::fill(out + (hi - g.ox), out + g.len, 0.0f);
         }
+        std::fill(dst + covered, dst + width, 0.0f);
       }
   }
 }
