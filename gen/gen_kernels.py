@@ -30,8 +30,10 @@ from genlib import SpecError, balance, generate  # noqa: E402
 from family_direct import DirectRow  # noqa: E402
 from family_dwconv import DwconvRow  # noqa: E402
 from family_gconv import GconvRow  # noqa: E402
+from family_pointwise import Conv1x1Row, Gconv1x1Row  # noqa: E402
 
-FAMILIES = {cls.family: cls for cls in (DirectRow, DwconvRow, GconvRow)}
+FAMILIES = {cls.family: cls for cls in (DirectRow, Conv1x1Row, Gconv1x1Row, DwconvRow,
+                                         GconvRow)}
 
 
 def parse_spec(text, source="spec"):

@@ -1,0 +1,166 @@
+// The pointwise families (conv1x1, gconv1x1: src/kernels/pointwise-inl.h) on
+// every Highway target the CPU supports, beyond the registry-wide edge matrix
+// (test_kernels.cc):
+//  - block-diagonal groups from b = 2 to b = ci, with group widths that are
+//    not multiples of R or of the lane count (272 channels in 4 groups = 68),
+//    stride 2 and padding (gathered panel), ci split into chunks (ci_g > 512:
+//    partial sums through the output), several pixel blocks, row bands;
+//  - the fused channel shuffle (PlanOptions::shuffle_groups) equals the same
+//    convolution followed by a separate convgen::ChannelShuffle, bit for bit.
+#include <catch2/catch.hpp>
+
+#include <hwy/highway.h>
+#include <hwy/targets.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "convgen/descriptor.h"
+#include "convgen/plan.h"
+#include "convgen/reference.h"
+#include "kernel.h"
+#include "test_kernels_util.h"
+
+namespace convgen {
+namespace {
+
+using internal::KernelInfo;
+using testing::KernelTester;
+
+bool IsPointwise(const KernelInfo& k) {
+  const std::string family = k.family;
+  return family == "conv1x1" || family == "gconv1x1";
+}
+
+// Every (pointwise kernel, compiled and supported target) pair.
+template <class Fn>
+int ForEachPointwiseKernelAndTarget(Fn&& fn) {
+  int pairs = 0;
+  for (const KernelInfo* k : internal::AllKernels()) {
+    if (!IsPointwise(*k)) continue;
+    for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+      if (k->resolve(target) == nullptr) continue;
+      fn(*k, std::string(hwy::TargetName(target)));
+      ++pairs;
+    }
+  }
+  return pairs;
+}
+
+struct Case {
+  int64_t groups, ci, co, out_h, out_w, stride, pad;
+  int64_t shuffle;
+  int threads;
+};
+
+KernelTester Make(const Case& c) {
+  KernelTester t;
+  t.kernel(1, 1).stride(c.stride, c.stride).pad(c.pad, c.pad).dilation(1, 1);
+  t.channels(c.ci, c.co).groups(c.groups);
+  t.output_width(c.out_w).output_height(c.out_h);
+  t.shuffle(c.shuffle).threads(c.threads);
+  return t;
+}
+
+TEST_CASE("pointwise kernels: group widths, strides, ci chunks, pixel blocks") {
+  const std::vector<Case> cases = {
+      // Dense: co not a multiple of R, a plane that is not a multiple of the
+      // lanes (7x7 = 49), one pixel, ci over 512 (two chunks of 550 through
+      // the output), many pixel blocks (kc = 550 -> 192-pixel blocks).
+      {1, 3, 21, 7, 7, 1, 0, 0, 1},
+      {1, 17, 5, 1, 1, 1, 0, 0, 1},
+      {1, 1100, 20, 28, 28, 1, 0, 0, 1},
+      {1, 40, 33, 30, 31, 1, 0, 0, 3},
+      // Block-diagonal: 68 channels per group, 4..16 per group, b = ci.
+      {4, 272, 272, 9, 9, 1, 0, 0, 1},
+      {96, 384, 384, 5, 7, 1, 0, 0, 1},
+      {16, 48, 80, 6, 11, 1, 0, 0, 1},
+      {32, 384, 384, 4, 13, 1, 0, 0, 2},
+      {24, 384, 384, 3, 3, 1, 0, 0, 1},
+      {12, 12, 12, 10, 10, 1, 0, 0, 1},
+      {2, 2100, 6, 3, 5, 1, 0, 0, 1},  // three chunks of 350 per group
+      {3, 240, 240, 28, 28, 1, 0, 3, 1},
+      // Stride 2 and padding: the gathered panel, with group and shuffle.
+      {1, 24, 19, 7, 9, 2, 0, 0, 1},
+      {8, 64, 40, 14, 5, 2, 0, 8, 1},
+      {3, 9, 12, 6, 6, 1, 1, 2, 1},
+      {2, 8, 6, 5, 4, 2, 2, 0, 2},
+      {1, 600, 9, 20, 21, 2, 0, 0, 1},  // panel with two ci chunks
+  };
+  const int pairs = ForEachPointwiseKernelAndTarget([&](const KernelInfo& k, const std::string& target) {
+    INFO("kernel=" << k.name << " target=" << target);
+    int applied = 0;
+    for (const Case& c : cases) {
+      const KernelTester t = Make(c);
+      if (!t.Applicable(k)) continue;
+      ++applied;
+      t.Test(k, target);
+    }
+    CHECK(applied > 0);
+  });
+  CHECK(pairs > 0);
+}
+
+// Random non-integer data: the fused and the separate shuffle run the same
+// kernel with the same summation order, so they must agree bit for bit.
+TEST_CASE("pointwise kernels: fused channel shuffle equals conv then ChannelShuffle") {
+  struct ShuffleCase {
+    int64_t groups, ci, co, hw, stride, shuffle;
+  };
+  const std::vector<ShuffleCase> cases = {
+      {3, 12, 24, 9, 1, 3},   {8, 32, 48, 7, 1, 8},   {4, 272, 272, 6, 1, 4},
+      {2, 8, 12, 5, 2, 6},    {1, 16, 36, 11, 1, 3},  {1, 20, 40, 6, 2, 4},
+      {16, 64, 64, 8, 1, 2},  {96, 96, 96, 4, 1, 96},
+  };
+  const int pairs = ForEachPointwiseKernelAndTarget([&](const KernelInfo& k, const std::string& target) {
+    for (const ShuffleCase& c : cases) {
+      Conv2dParams p;
+      p.batch = 2;
+      p.in_channels = c.ci;
+      p.out_channels = c.co;
+      p.groups = c.groups;
+      p.kernel_h = p.kernel_w = 1;
+      p.stride_h = p.stride_w = c.stride;
+      p.in_height = p.in_width = (c.hw - 1) * c.stride + 1;
+      std::string why;
+      if (!Validate(p).ok() || !k.applies(p, &why)) continue;
+      INFO(FormatDescriptor(LayerDesc{p, ""}) << " kernel=" << k.name << " target=" << target
+                                              << " shuffle=" << c.shuffle);
+      std::mt19937 rng(static_cast<uint32_t>(c.ci * 131 + c.co));
+      std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+      std::vector<float> input(static_cast<size_t>(p.input_elements()));
+      std::vector<float> weights(static_cast<size_t>(p.weight_elements()));
+      std::vector<float> bias(static_cast<size_t>(p.out_channels));
+      for (float& v : input) v = dist(rng);
+      for (float& v : weights) v = dist(rng);
+      for (float& v : bias) v = dist(rng);
+
+      PlanOptions opt;
+      opt.kernel = k.name;
+      opt.target = target;
+      opt.clamp_min = -0.5f;
+      opt.clamp_max = 2.0f;
+      opt.threads = 1;
+      std::unique_ptr<Plan> plain, fused;
+      REQUIRE(Plan::Create(p, weights.data(), bias.data(), opt, &plain).ok());
+      opt.shuffle_groups = c.shuffle;
+      REQUIRE(Plan::Create(p, weights.data(), bias.data(), opt, &fused).ok());
+
+      const size_t out_n = static_cast<size_t>(p.output_elements());
+      std::vector<float> y(out_n), want(out_n), got(out_n);
+      REQUIRE(plain->Run(input.data(), y.data()).ok());
+      ChannelShuffle(p.batch, p.out_channels, p.out_height() * p.out_width(), c.shuffle, y.data(),
+                     want.data());
+      REQUIRE(fused->Run(input.data(), got.data()).ok());
+      CHECK(std::memcmp(want.data(), got.data(), out_n * sizeof(float)) == 0);
+    }
+  });
+  CHECK(pairs > 0);
+}
+
+}  // namespace
+}  // namespace convgen
