@@ -18,6 +18,7 @@
 #include "convgen/descriptor.h"
 #include "kernel.h"
 #include "targets.h"
+#include "wisdom.h"
 
 namespace convgen {
 
@@ -231,7 +232,23 @@ Status Plan::Create(const Conv2dParams& params, const float* weights, const floa
         impl->kernel = k;
       }
     }
-    impl->log += "  chose " + std::string(impl->kernel->name) + " (heuristic)\n";
+    // Wisdom (PlanOptions.wisdom, else CONVGEN_WISDOM): a measured choice for
+    // this layer and target overrides the estimate; any problem with the
+    // file is warned about once and leaves the heuristic's choice.
+    impl->options.wisdom = EnvOr("CONVGEN_WISDOM", options.wisdom);
+    internal::WisdomChoice wisdom;
+    if (!impl->options.wisdom.empty()) {
+      wisdom = internal::LookupWisdom(impl->options.wisdom, params, impl->target);
+      if (wisdom.kernel == nullptr)
+        impl->log += "  wisdom " + impl->options.wisdom + ": " + wisdom.why_not + "\n";
+    }
+    if (wisdom.kernel != nullptr) {
+      impl->kernel = wisdom.kernel;
+      impl->log +=
+          "  chose " + std::string(impl->kernel->name) + " (wisdom: " + wisdom.where + ")\n";
+    } else {
+      impl->log += "  chose " + std::string(impl->kernel->name) + " (heuristic)\n";
+    }
   }
   impl->kernel_name = impl->kernel->name;
   impl->fn = impl->kernel->resolve(impl->target);
