@@ -29,6 +29,8 @@ void RegisterTargets(CLI::App& app);  // cmd_targets.cc
 void RegisterKernels(CLI::App& app);  // cmd_kernels.cc
 void RegisterPeak(CLI::App& app);     // cmd_peak.cc
 void RegisterBench(CLI::App& app);    // cmd_bench.cc
+void RegisterExplore(CLI::App& app);  // cmd_explore.cc
+void RegisterTune(CLI::App& app);     // cmd_tune.cc
 
 }  // namespace cli
 }  // namespace convgen

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   convgen::cli::RegisterKernels(app);
   convgen::cli::RegisterPeak(app);
   convgen::cli::RegisterBench(app);
+  convgen::cli::RegisterExplore(app);
+  convgen::cli::RegisterTune(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
