@@ -128,6 +128,7 @@ void Im2colTile(const KernelContext& ctx, const Tile& t, const float* input,
   const int64_t ow = ctx.out_w, plane = ctx.out_h * ctx.out_w;
   const int64_t q_begin = t.oh_begin * ow, q_end = t.oh_end * ow;
   const V lo = hn::Set(d, ctx.clamp_min), hi = hn::Set(d, ctx.clamp_max);
+  HWY_ALIGN float tile[kIm2colR * kIm2colVV * hn::MaxLanes(hn::ScalableTag<float>())];
   Im2colSegment seg[2 * kIm2colPanelAlign + 1];
 
   for (int64_t g = t.g_begin; g < t.g_end; ++g) {
@@ -153,29 +154,30 @@ void Im2colTile(const KernelContext& ctx, const Tile& t, const float* input,
         const int64_t co0 = b * kIm2colR;
         const int64_t channels = std::min(kIm2colR, t.co_end - co0);
         float* out_chan[kIm2colR];
-        V bias[kIm2colR];
+        float bias[kIm2colR];
         for (int64_t r = 0; r < kIm2colR; ++r) {
           const int64_t c = g * cog + co0 + std::min(r, channels - 1);
           out_chan[r] = output + (t.n * p.out_channels + OutputChannel(ctx, c)) * plane;
-          bias[r] = hn::Set(d, ctx.bias ? ctx.bias[c] : 0.0f);
+          bias[r] = ctx.bias ? ctx.bias[c] : 0.0f;
         }
         for (int64_t s = 0; s < strips; ++s) {
           const int64_t q = q0 + s * width;
           const int64_t valid = std::min(width, q1 - q);
-          GemmMicroTile<kIm2colR, kIm2colVV, kIm2colR>(
-              d, a, scratch + s * K * width, K, [&](size_t r, size_t v, V acc) {
-                if (static_cast<int64_t>(r) >= channels) return;
-                const int64_t lane0 = static_cast<int64_t>(v) * N;
-                if (lane0 >= valid) return;
-                const V y = hn::Min(hn::Max(hn::Add(acc, bias[r]), lo), hi);
-                float* dst = out_chan[r] + q + lane0;
-                if (valid - lane0 >= N) {
-                  hn::StoreU(y, d, dst);
-                } else {
-                  hn::BlendedStore(y, hn::FirstN(d, static_cast<size_t>(valid - lane0)), d,
-                                   dst);
-                }
-              });
+          GemmMicroTile<kIm2colR, kIm2colVV, kIm2colR>(d, a, scratch + s * K * width, K,
+                                                       tile);
+          for (int64_t r = 0; r < channels; ++r) {
+            const V vb = hn::Set(d, bias[r]);
+            for (int64_t lane0 = 0; lane0 < valid; lane0 += N) {
+              const V acc = hn::Load(d, tile + (r * static_cast<int64_t>(kIm2colVV)) * N + lane0);
+              const V y = hn::Min(hn::Max(hn::Add(acc, vb), lo), hi);
+              float* dst = out_chan[r] + q + lane0;
+              if (valid - lane0 >= N) {
+                hn::StoreU(y, d, dst);
+              } else {
+                hn::BlendedStore(y, hn::FirstN(d, static_cast<size_t>(valid - lane0)), d, dst);
+              }
+            }
+          }
         }
       }
     }
