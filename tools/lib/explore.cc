@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -214,7 +215,7 @@ std::vector<float> RandomNonZeroFloats(int64_t n, uint32_t seed) {
 }
 
 Status TimePlan(const Conv2dParams& p, const std::string& kernel, const std::string& target,
-                int threads, const TimingSpec& timing, Timing* timing_out,
+                int threads, const TimingSpec& timing, double budget_s, Timing* timing_out,
                 std::string* kernel_name, std::string* chosen_by) {
   const std::vector<float> input = RandomNonZeroFloats(p.input_elements(), 1);
   const std::vector<float> weights = RandomNonZeroFloats(p.weight_elements(), 2);
@@ -232,12 +233,29 @@ Status TimePlan(const Conv2dParams& p, const std::string& kernel, const std::str
   *chosen_by = !kernel.empty()                                  ? "forced"
                : log.find("(wisdom: ") != std::string::npos ? "wisdom"
                                                                 : "heuristic";
+  const auto run = [&] {
+    const Status r = plan->Run(input.data(), output.data());
+    if (!r.ok() && s.ok()) s = r;  // keep the first failure
+  };
+  // The warm-up, timed here so that a slow kernel gets fewer repetitions;
+  // TimeCalls' own warm-up call is then skipped (one warm-up in all).
+  const auto start = std::chrono::steady_clock::now();
+  run();
+  const double warm_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  TimingSpec spec = timing;
+  if (budget_s > 0 && warm_s * spec.reps > budget_s)
+    spec.reps = std::max(1, static_cast<int>(budget_s / std::max(warm_s, 1e-9)));
+  bool warmed = false;
   *timing_out = TimeCalls(
       [&] {
-        const Status run = plan->Run(input.data(), output.data());
-        if (!run.ok() && s.ok()) s = run;  // keep the first failure
+        if (!warmed) {
+          warmed = true;  // TimeCalls' warm-up: already done above
+          return;
+        }
+        run();
       },
-      timing);
+      spec);
   return s;
 }
 
@@ -345,8 +363,8 @@ Status RunExplore(const LayerDesc& layer, const ExploreOptions& options,
     }
     Timing t;
     std::string kernel_name, chosen_by;
-    const Status s = TimePlan(p, r.kernel, r.target, options.threads, options.timing, &t,
-                              &kernel_name, &chosen_by);
+    const Status s = TimePlan(p, r.kernel, r.target, options.threads, options.timing,
+                              options.kernel_budget_s, &t, &kernel_name, &chosen_by);
     if (!s.ok()) {
       r.skipped = true;
       r.note = s.ToString();

@@ -11,7 +11,10 @@
 //    channels unchanged; b not dividing ci and co is skipped), timed with the
 //    plan's own choice for each b and target.
 // Timing is tools::TimeCalls (timing.h), the rule of `convgen bench`: one
-// warm-up, `reps` repetitions of at least `min_time` each, the median. Data:
+// warm-up, `reps` repetitions of at least `min_time` each, the median — with
+// one budget rule for slow calls: when the warm-up call alone shows that
+// `reps` calls would exceed `kernel_budget_s`, fewer repetitions are timed
+// (at least 1; the record's reps says how many). Data:
 // random non-zero values, fixed seeds, the same for every row of a layer.
 //
 // ---- The model (ModelKernel), per family, from KernelInfo and the target ----
@@ -106,6 +109,9 @@ struct ExploreOptions {
                                      // compiled target this CPU supports
   int threads = 1;
   TimingSpec timing;
+  // Seconds of timed calls per kernel beyond which reps is reduced (see
+  // above); 0 = no limit. d2l_5x5 on SCALAR is ~13 s per call.
+  double kernel_budget_s = 0;
   // The scalar reference is not timed on layers above this many GFLOP (it
   // runs ~1-2 GFLOP/s: seconds per call); the row says so.
   double reference_max_gflop = 0.25;
@@ -157,10 +163,11 @@ std::string ExploreRecordsToCsv(const std::vector<ExploreRecord>& records);
 std::vector<float> RandomNonZeroFloats(int64_t n, uint32_t seed);
 
 // Times one Plan (kernel forced if not empty, target forced) on `p` with
-// fixed random data; on success *kernel_name is the plan's kernel and
-// *chosen_by is "heuristic", "wisdom" or "forced".
+// fixed random data and the budget rule above (budget_s <= 0: none); on
+// success *kernel_name is the plan's kernel and *chosen_by is "heuristic",
+// "wisdom" or "forced".
 Status TimePlan(const Conv2dParams& p, const std::string& kernel, const std::string& target,
-                int threads, const TimingSpec& timing, Timing* timing_out,
+                int threads, const TimingSpec& timing, double budget_s, Timing* timing_out,
                 std::string* kernel_name, std::string* chosen_by);
 
 }  // namespace tools

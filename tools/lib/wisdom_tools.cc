@@ -29,6 +29,7 @@ Status RunTune(const std::vector<LayerDesc>& layers, const TuneOptions& options,
   explore.threads = options.threads;
   explore.timing = options.timing;
   explore.reference_max_gflop = options.reference_max_gflop;
+  explore.kernel_budget_s = options.kernel_budget_s;
   explore.peak_gflops = options.peak_gflops;
   if (options.threads < 1)
     return InvalidArgument("threads=" + std::to_string(options.threads) + " must be >= 1");

@@ -4,9 +4,10 @@
 // (src/wisdom.h: the file format and how plans use it).
 //
 // Budget: the public suite (16 layers) on all four targets must take under 10
-// minutes on this 2-core machine. The defaults (3 reps of >= 0.05 s) give
-// about 4 calls of a kernel on a heavy layer (d2l_5x5: 53.7 GFLOP, ~1 s per
-// call at 50 GFLOP/s) and a handful of 0.05-s repetitions on light ones; the
+// minutes on this 2-core machine. The defaults (3 reps of >= 0.05 s, at
+// most ~3 s of timed calls per kernel) give 4 calls of a kernel on a heavy
+// layer on AVX3 (d2l_5x5: 53.7 GFLOP, ~1 s per call at 50 GFLOP/s), 2 on
+// SCALAR, and a handful of 0.05-s repetitions on light layers; the
 // reference is not timed above 0.25 GFLOP (explore.h).
 //
 // With every candidate measured in the same run, the heuristic's choice (a
@@ -31,6 +32,10 @@ struct TuneOptions {
   std::vector<std::string> targets;  // empty = every compiled target this CPU supports
   int threads = 1;
   TimingSpec timing{3, 0.05};
+  // explore.h's budget rule: a kernel whose warm-up call shows that `reps`
+  // calls would take over 3 s gets fewer repetitions (d2l_5x5: SCALAR
+  // ~13 s a call -> 1 rep; AVX3 ~1 s -> 3 reps).
+  double kernel_budget_s = 3;
   double reference_max_gflop = 0.25;
   double peak_gflops = 0;  // for explore's pct_peak; <= 0 = measured
 };
