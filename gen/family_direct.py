@@ -25,6 +25,28 @@ NAME_GRAMMAR = re.compile(
     r"(?:_d(?P<dh>\d+)(?:x(?P<dw>\d+))?)?_r(?P<r>\d+)_w(?P<v>\d+)v(?P<cap>\d+)?$")
 
 
+# Measured fraction of peak of each strip kind, per (target, RS, V, lane cap,
+# stride_w): (interior, border, tail); tail 0 = no tail tile on that target.
+# CPU time, single thread, AVX3/AVX2, Zen 4, this tree's kernels (noisy
+# machine, ±5%). Fitted from: t56p0 / t64p0 (64->64, 3x3, no padding, 56
+# and 64 wide: interior only), rn_3x3_56/28/14/7 (border and tail strips of
+# 16 / 12 / 14 / 7-wide rows), c100_5x5, rn_stem, rn_3x3_s2. E.g. AVX3 8x1v:
+# interior 86% (t56p0), a 14-wide row in one 16-lane border strip 84% of
+# nominal peak = 0.91 strip rate; the 7-wide half tail (8 ymm accumulators)
+# 62% of nominal = 0.64. AVX2 4x2v: 74% interior on 64-wide, 12-wide border
+# strips 51% nominal (rn_3x3_28), its 8x1v tail 0.58 (rn_3x3_7, 56).
+# Unlisted tiles fall back to TileModel (efficiency()).
+FITTED = {
+    ("avx3", 8, 1, None, 1): (0.88, 0.88, 0.64),
+    ("avx3", 16, 1, 8, 1): (0.70, 0.70, 0.32),
+    ("avx3", 8, 1, None, 2): (0.72, 0.68, 0.45),
+    ("avx3", 16, 1, 8, 2): (0.62, 0.60, 0.30),
+    ("avx2", 4, 2, None, 1): (0.76, 0.56, 0.58),
+    ("avx2", 8, 1, None, 1): (0.64, 0.53, 0.30),
+    ("avx2", 8, 1, None, 2): (0.50, 0.45, 0.25),
+}
+
+
 class DirectRow(KernelRow):
     """One registry row: a direct k x k kernel specialisation."""
 
@@ -132,8 +154,8 @@ class DirectRow(KernelRow):
             self.r, " ".join("%s=%s" % (t, self.tiles[t].text()) for t in TARGETS))
 
     def describe(self):
-        return " ".join("%s:%s regs=%d eff=%.3f" % (t, self.tiles[t].text(), self.registers(t),
-                                                     self.efficiency(t)) for t in TARGETS)
+        return " ".join("%s:%s regs=%d rates=%.2f/%.2f/%.2f" % (
+            (t, self.tiles[t].text(), self.registers(t)) + self.strip_rates(t)) for t in TARGETS)
 
     def target_call(self, target):
         t = self.tiles[target]
@@ -141,10 +163,26 @@ class DirectRow(KernelRow):
                 % (self.kh, self.kw, self.sh, self.sw, self.dh, self.dw, self.r, t.rs, t.v,
                    t.tag(target, "direct")))
 
+    def has_tail(self, target):
+        """Whether direct-inl.h runs a short row tail on a tail tile."""
+        t = self.tiles[target]
+        return (t.v % 2 == 0 and self.r % (2 * t.rs) == 0) or t.lanes(target) >= 8
+
+    def strip_rates(self, target):
+        """(interior, border, tail) fractions of peak: FITTED or TileModel."""
+        t = self.tiles[target]
+        fitted = FITTED.get((target, t.rs, t.v, t.cap, self.sw))
+        if fitted is None:
+            e = self.efficiency(target)
+            fitted = (e, 0.8 * e, 0.6 * e)
+        interior, border, tail = fitted
+        return interior, border, tail if self.has_tail(target) else 0.0
+
     def once_lines(self):
         tiles = ",\n".join(
-            "    {%s, %d, %d, %d, %.3f}" % (HWY_TARGET_CONSTANT[t], self.tiles[t].rs, self.tiles[t].v,
-                                           self.tiles[t].lanes(t), self.efficiency(t))
+            "    {%s, %d, %d, %d, %.3f, %.3f, %.3f}" % (
+                (HWY_TARGET_CONSTANT[t], self.tiles[t].rs, self.tiles[t].v, self.tiles[t].lanes(t))
+                + self.strip_rates(t))
             for t in TARGETS)
         return ["constexpr direct::TargetTile kTiles_%s[] = {\n%s};" % (self.name, tiles),
                 "double Estimate_%s(const Conv2dParams& p, int64_t target) {" % self.name,

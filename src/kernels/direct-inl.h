@@ -177,27 +177,59 @@ HWY_INLINE void AccumulateStrip(D d, const StripArgs& a, hn::Vec<D> (&acc)[RS][V
   }
 }
 
-// Bias, clamp, store of one RS × V strip at output column ow0 (`valid`
-// outputs of the strip are inside the row; < Δ only on the row tail).
+// Output address of channel co_abs + r, row oh, column ow0.
+HWY_INLINE float* OutputAt(const internal::KernelContext& ctx, float* output, int64_t n,
+                           int64_t co, int64_t oh, int64_t ow0) {
+  const int64_t plane = ctx.out_h * ctx.out_w;
+  return output + (n * ctx.params.out_channels + internal::OutputChannel(ctx, co)) * plane +
+         oh * ctx.out_w + ow0;
+}
+
+// Continues the partial sums an earlier channel chunk stored (`valid`
+// outputs of the strip; a partial vector is read lane by lane: Highway's
+// MaskedLoad faults at a page end on SSE4/SCALAR, and these are row tails).
+template <int RS, int V, class D>
+HWY_INLINE void LoadPartialSums(D d, const internal::KernelContext& ctx, hn::Vec<D> (&acc)[RS][V],
+                                int64_t n, int64_t co_abs, int64_t co_count, int64_t oh,
+                                int64_t ow0, int64_t valid, float* output) {
+  const size_t N = hn::Lanes(d);
+  HWY_UNROLL(16)
+  for (int r = 0; r < RS; ++r) {
+    if (r >= co_count) break;
+    const float* HWY_RESTRICT out = OutputAt(ctx, output, n, co_abs + r, oh, ow0);
+    HWY_UNROLL(16)
+    for (int v = 0; v < V; ++v) {
+      const int64_t left = valid - static_cast<int64_t>(v * N);
+      if (left >= static_cast<int64_t>(N)) {
+        acc[r][v] = hn::LoadU(d, out + v * N);
+      } else if (left > 0) {
+        HWY_ALIGN float lanes[hn::MaxLanes(d)] = {};
+        for (int64_t i = 0; i < left; ++i) lanes[i] = out[v * N + i];
+        acc[r][v] = hn::Load(d, lanes);
+      }
+    }
+  }
+}
+
+// Stores one RS × V strip at output column ow0 (`valid` outputs of the strip
+// are inside the row; < Δ only on the row tail): with bias and clamp after
+// the last channel chunk, as raw partial sums before it.
 template <int RS, int V, class D>
 HWY_INLINE void StoreStrip(D d, const internal::KernelContext& ctx, hn::Vec<D> (&acc)[RS][V],
                            int64_t n, int64_t co_abs, int64_t co_count, int64_t oh, int64_t ow0,
-                           int64_t valid, float* output) {
+                           int64_t valid, bool finish, float* output) {
   const size_t N = hn::Lanes(d);
   const hn::Vec<D> lo = hn::Set(d, ctx.clamp_min);
   const hn::Vec<D> hi = hn::Set(d, ctx.clamp_max);
-  const int64_t plane = ctx.out_h * ctx.out_w;
   HWY_UNROLL(16)
   for (int r = 0; r < RS; ++r) {
     if (r >= co_count) break;
     const int64_t co = co_abs + r;
     const hn::Vec<D> b = hn::Set(d, ctx.bias ? ctx.bias[co] : 0.0f);
-    float* HWY_RESTRICT out = output +
-                              (n * ctx.params.out_channels + internal::OutputChannel(ctx, co)) * plane +
-                              oh * ctx.out_w + ow0;
+    float* HWY_RESTRICT out = OutputAt(ctx, output, n, co, oh, ow0);
     HWY_UNROLL(16)
     for (int v = 0; v < V; ++v) {
-      const hn::Vec<D> y = hn::Min(hn::Max(hn::Add(acc[r][v], b), lo), hi);
+      const hn::Vec<D> y = finish ? hn::Min(hn::Max(hn::Add(acc[r][v], b), lo), hi) : acc[r][v];
       const int64_t left = valid - static_cast<int64_t>(v * N);
       if (left >= static_cast<int64_t>(N)) {
         hn::StoreU(y, d, out + v * N);
@@ -208,18 +240,21 @@ HWY_INLINE void StoreStrip(D d, const internal::KernelContext& ctx, hn::Vec<D> (
   }
 }
 
+// `first`: the strip starts from zero (first channel chunk), else from the
+// partial sums in the output; `finish`: last chunk, bias and clamp applied.
 template <int KH, int KW, int SW, int DH, int DW, int R, int RS, int V, bool kBorder, class D>
 HWY_NOINLINE void Strip(D d, const internal::KernelContext& ctx, const StripArgs& a, int64_t n,
                         int64_t co_abs, int64_t co_count, int64_t oh, int64_t ow0, int64_t valid,
-                        float* output) {
+                        bool first, bool finish, float* output) {
   hn::Vec<D> acc[RS][V];
   HWY_UNROLL(16)
   for (int r = 0; r < RS; ++r) {
     HWY_UNROLL(16)
     for (int v = 0; v < V; ++v) acc[r][v] = hn::Zero(d);
   }
+  if (!first) LoadPartialSums<RS, V>(d, ctx, acc, n, co_abs, co_count, oh, ow0, valid, output);
   AccumulateStrip<KH, KW, SW, DH, DW, R, RS, V, kBorder>(d, a, acc);
-  StoreStrip<RS, V>(d, ctx, acc, n, co_abs, co_count, oh, ow0, valid, output);
+  StoreStrip<RS, V>(d, ctx, acc, n, co_abs, co_count, oh, ow0, valid, finish, output);
 }
 
 // One Tile (kernel.h): for each group, band of output rows, block of R output
@@ -240,13 +275,23 @@ void DirectTile(D d, const internal::KernelContext& ctx, const internal::Tile& t
   // Input columns one strip reads from its column c0 (lane 0, kw 0).
   const int64_t span = (KW - 1) * DW + (N > 1 ? delta * SW : (delta - 1) * SW + 1);
   const int64_t strips = (out_w + delta - 1) / delta;
-  // A row tail of at most Δ/2 outputs runs on half-width vectors (same RS, V;
-  // AVX3: 8 lanes, AVX2: 4): a 56-wide row is 16+16+16+8 instead of 4×16, so
-  // the 12.5% of wasted lanes on the ResNet widths 56/28/14 are gone. Only
-  // where a vector has >= 8 lanes (compile time: one more border variant).
+  // A row tail of at most Δ/2 outputs is not run at full width: a 56-wide
+  // row is 16+16+16+8 on AVX3 instead of 4×16, so the 12.5% of wasted lanes
+  // on the ResNet widths 56/28/14 are gone. Two shapes (compile time: one
+  // more border variant):
+  //  - kTailWide (V even, 2·RS divides R): 2·RS channels × V/2 full vectors,
+  //    the same number of accumulators. AVX2 4x2v: an 8-wide tail as 8x1v
+  //    ymm instead of 4 × 2 xmm vectors, which halved the FMA rate of the
+  //    tail (t56p0 AVX2, 1/7 of the outputs: 76.7 GFLOP/s vs 86.9 on 64-wide);
+  //  - otherwise, where a vector has >= 8 lanes, half-width vectors with the
+  //    same RS, V (AVX3 8x1v: CappedTag<8>, 8 ymm accumulators, still the
+  //    full FMA rate).
   constexpr size_t kMaxLanes = hn::MaxLanes(D());
-  constexpr bool kHalfTail = kMaxLanes >= 8;
+  constexpr bool kTailWide = V % 2 == 0 && R % (2 * RS) == 0;
+  constexpr bool kHalfTail = !kTailWide && kMaxLanes >= 8;
   using DHalf = hn::CappedTag<float, kHalfTail ? kMaxLanes / 2 : kMaxLanes>;
+  constexpr int kTailRS = kTailWide ? 2 * RS : RS;
+  constexpr int kTailV = kTailWide ? V / 2 : V;
 
   // Row bands: the input rows one band of output rows reads (ci × rows ×
   // in_w floats, at most ~512 KiB, half of Zen 4's L2) come from memory once
@@ -259,48 +304,84 @@ void DirectTile(D d, const internal::KernelContext& ctx, const internal::Tile& t
       std::max<int64_t>(KH, kBandBytes / std::max<int64_t>(input_row_bytes, 1));
   const int64_t band = std::max<int64_t>(1, (band_input_rows - (KH - 1) * DH - 1) / SH + 1);
 
+  // Channel chunks: the packed weights of one R block for one chunk of input
+  // channels (chunk × KH·KW·R floats) fit in half of the 32 KiB L1d, so every
+  // strip of the band reads them from L1 instead of streaming the whole
+  // block (d2l_5x5: 128 × 25 × 8 floats = 100 KiB) from L2 per strip. The
+  // first chunk starts from zero, later ones continue the partial sums left
+  // in the output, the last adds bias and clamps. Measured (AVX3, r8, CPU
+  // time): d2l_5x5 66 -> 91, c100_5x5 85 -> 92, rn_3x3_56 92 -> 99 GFLOP/s;
+  // but rn_3x3_28 98 -> 94 and rn_3x3_14 99 -> 94, where an R block has
+  // only 56 and 14 strips to reuse the chunk over: so chunks only when a
+  // block runs at least kChunkMinStrips strips (rn_3x3_56: 224).
+  constexpr int64_t kChunkWeightBytes = 16 * 1024;
+  constexpr int64_t kChunkMinStrips = 128;
+  const int64_t chunk_max =
+      (t.oh_end - t.oh_begin) * strips < kChunkMinStrips
+          ? ci_g
+          : std::max<int64_t>(1, kChunkWeightBytes /
+                                     (KH * KW * R * static_cast<int64_t>(sizeof(float))));
+  const int64_t chunks = (ci_g + chunk_max - 1) / chunk_max;
+  const int64_t chunk = (ci_g + chunks - 1) / chunks;  // balanced sizes
+
   for (int64_t g = t.g_begin; g < t.g_end; ++g) {
+    const float* in_group = input + (t.n * p.in_channels + g * ci_g) * in_h * in_w;
     StripArgs a;
-    a.in = input + (t.n * p.in_channels + g * ci_g) * in_h * in_w;
     a.in_plane = in_h * in_w;
     a.in_w = in_w;
-    a.ci = ci_g;
     for (int64_t band_begin = t.oh_begin; band_begin < t.oh_end; band_begin += band) {
       const int64_t band_end = std::min(t.oh_end, band_begin + band);
-      for (int64_t co0 = t.co_begin; co0 < t.co_end; co0 += R) {
-        const float* w_block = ctx.packed_weights + (g * blocks + co0 / R) * block_floats;
-        for (int64_t oh = band_begin; oh < band_end; ++oh) {
-          a.ih0 = oh * SH - p.pad_h;
-          // Kernel rows kh with 0 <= ih0 + kh*DH < in_h.
-          int kh_begin = 0, kh_end = KH;
-          while (kh_begin < KH && a.ih0 + kh_begin * DH < 0) ++kh_begin;
-          while (kh_end > kh_begin && a.ih0 + (kh_end - 1) * DH >= in_h) --kh_end;
-          a.kh_begin = kh_begin;
-          a.kh_end = kh_end;
-          for (int64_t s = 0; s < strips; ++s) {
-            const int64_t ow0 = s * delta;
-            const int64_t valid = std::min(delta, out_w - ow0);
-            a.c0 = ow0 * SW - p.pad_w;
-            const bool interior = valid == delta && a.c0 >= 0 && a.c0 + span <= in_w;
-            for (int64_t rs0 = 0; rs0 < R && co0 + rs0 < t.co_end; rs0 += RS) {
-              a.w = w_block + rs0;
-              const int64_t co_abs = g * co_g + co0 + rs0;
-              const int64_t co_count = std::min<int64_t>(RS, t.co_end - co0 - rs0);
-              if (interior) {
-                Strip<KH, KW, SW, DH, DW, R, RS, V, false>(d, ctx, a, t.n, co_abs, co_count, oh,
-                                                           ow0, valid, output);
-              } else if (kHalfTail && 2 * valid <= delta) {
-                Strip<KH, KW, SW, DH, DW, R, RS, V, true>(DHalf(), ctx, a, t.n, co_abs, co_count,
-                                                          oh, ow0, valid, output);
-              } else {
-                Strip<KH, KW, SW, DH, DW, R, RS, V, true>(d, ctx, a, t.n, co_abs, co_count, oh,
-                                                          ow0, valid, output);
+      for (int64_t c_begin = 0; c_begin < ci_g; c_begin += chunk) {
+        a.in = in_group + c_begin * in_h * in_w;
+        a.ci = std::min(chunk, ci_g - c_begin);
+        const bool first = c_begin == 0, finish = c_begin + chunk >= ci_g;
+        for (int64_t co0 = t.co_begin; co0 < t.co_end; co0 += R) {
+          const float* w_block = ctx.packed_weights + (g * blocks + co0 / R) * block_floats +
+                                 c_begin * (KH * KW * R);
+          for (int64_t oh = band_begin; oh < band_end; ++oh) {
+            a.ih0 = oh * SH - p.pad_h;
+            // Kernel rows kh with 0 <= ih0 + kh*DH < in_h.
+            int kh_begin = 0, kh_end = KH;
+            while (kh_begin < KH && a.ih0 + kh_begin * DH < 0) ++kh_begin;
+            while (kh_end > kh_begin && a.ih0 + (kh_end - 1) * DH >= in_h) --kh_end;
+            a.kh_begin = kh_begin;
+            a.kh_end = kh_end;
+            for (int64_t s = 0; s < strips; ++s) {
+              const int64_t ow0 = s * delta;
+              const int64_t valid = std::min(delta, out_w - ow0);
+              a.c0 = ow0 * SW - p.pad_w;
+              const bool interior = valid == delta && a.c0 >= 0 && a.c0 + span <= in_w;
+              if (kTailWide && !interior && 2 * valid <= delta) {
+                for (int64_t rs0 = 0; rs0 < R && co0 + rs0 < t.co_end; rs0 += kTailRS) {
+                  a.w = w_block + rs0;
+                  Strip<KH, KW, SW, DH, DW, R, kTailRS, kTailV, true>(
+                      d, ctx, a, t.n, g * co_g + co0 + rs0,
+                      std::min<int64_t>(kTailRS, t.co_end - co0 - rs0), oh, ow0, valid, first,
+                      finish, output);
+                }
+                continue;
+              }
+              for (int64_t rs0 = 0; rs0 < R && co0 + rs0 < t.co_end; rs0 += RS) {
+                a.w = w_block + rs0;
+                const int64_t co_abs = g * co_g + co0 + rs0;
+                const int64_t co_count = std::min<int64_t>(RS, t.co_end - co0 - rs0);
+                if (interior) {
+                  Strip<KH, KW, SW, DH, DW, R, RS, V, false>(d, ctx, a, t.n, co_abs, co_count, oh,
+                                                             ow0, valid, first, finish, output);
+                } else if (kHalfTail && 2 * valid <= delta) {
+                  Strip<KH, KW, SW, DH, DW, R, RS, V, true>(DHalf(), ctx, a, t.n, co_abs,
+                                                            co_count, oh, ow0, valid, first,
+                                                            finish, output);
+                } else {
+                  Strip<KH, KW, SW, DH, DW, R, RS, V, true>(d, ctx, a, t.n, co_abs, co_count, oh,
+                                                            ow0, valid, first, finish, output);
+                }
               }
             }
           }
         }
-      }
-    }  // band
+      }  // chunk
+    }    // band
   }
 }
 

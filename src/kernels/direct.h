@@ -24,13 +24,15 @@ namespace direct {
 
 // The register tile one Highway target runs for a registry row: rs output
 // channels (a divisor of the row's R; AVX2 runs an R=16 row as two 8-channel
-// passes per strip) × v vectors of `lanes` floats. `efficiency` is the
-// generator's model of the fraction of this target's FMA peak the tile
-// reaches on an interior strip (gen/gen_kernels.py: TileModel).
+// passes per strip) × v vectors of `lanes` floats, and the measured fraction
+// of peak of its three kinds of strips (gen/family_direct.py: FITTED):
+// interior (plain loads), border (masked loads: padding or a row tail wider
+// than Δ/2), tail (a row tail of <= Δ/2 outputs on the tail tile,
+// direct-inl.h; 0 = the target has none and runs a border strip).
 struct TargetTile {
   int64_t target;  // HWY_AVX3, ...
   int rs, v, lanes;
-  double efficiency;
+  double interior, border, tail;
 };
 
 template <int KH, int KW, int SH, int SW, int DH, int DW>
@@ -77,27 +79,50 @@ void PackWeights(const Conv2dParams& p, const float* oihw, float* packed) {
 
 inline int64_t NoScratch(const Conv2dParams&) { return 0; }
 
-// Modelled fraction of the CPU's fp32 FMA peak: the tile's interior
-// efficiency × useful lanes of the strips of a row × useful channels of the
-// last R block. Border strips (masked loads) and skipped padding rows are
-// not modelled: they shift every direct row alike.
+// Modelled fraction of the CPU's fp32 FMA peak in *nominal* FLOPs (every
+// tap counted, as the benchmarks count them), from measured strip rates:
+//   time of a row = sum over its strips of (strip width / strip rate), each
+//   strip classified as the kernel does (interior, border, tail);
+//   × useful channels of the last R block;
+//   ÷ the fraction of kernel rows inside the input (vertical padding taps are
+//   skipped, so small padded maps run above the strip rate: rn_3x3_7 0.905).
+// Within ~10% of the CPU-time measurements of the eight suite layers it was
+// fitted on (docs/kernels.md); what it ignores (chunking, ci depth) moves
+// every direct row alike.
 inline double Estimate(const Conv2dParams& p, int64_t target, int R,
                        const TargetTile* tiles, int num_tiles) {
   const TargetTile* tile = nullptr;
   for (int i = 0; i < num_tiles; ++i)
     if (tiles[i].target == target) tile = &tiles[i];
   if (tile == nullptr) return 0.0;
-  const int64_t out_w = p.out_width();
+  const int64_t out_w = p.out_width(), out_h = p.out_height();
   const int64_t delta = int64_t{tile->v} * tile->lanes;
-  // Full strips, then a tail strip of Δ, or of Δ/2 lanes where vectors have
-  // >= 8 lanes (direct-inl.h: half-width tail).
-  const int64_t tail = out_w % delta;
-  const int64_t covered = out_w - tail +
-                          (tail == 0 ? 0 : (tile->lanes >= 8 && 2 * tail <= delta ? delta / 2 : delta));
-  const double lane_use = double(out_w) / double(covered);
+  const int64_t kw_span = (p.kernel_w - 1) * p.dilation_w;
+  const int64_t span = kw_span + (tile->lanes > 1 ? delta * p.stride_w
+                                                  : (delta - 1) * p.stride_w + 1);
+  double row_time = 0;
+  for (int64_t ow0 = 0; ow0 < out_w; ow0 += delta) {
+    const int64_t valid = std::min(delta, out_w - ow0);
+    const int64_t c0 = ow0 * p.stride_w - p.pad_w;
+    const bool interior = valid == delta && c0 >= 0 && c0 + span <= p.in_width;
+    if (interior) {
+      row_time += delta / tile->interior;
+    } else if (tile->tail > 0 && 2 * valid <= delta) {
+      row_time += (delta / 2) / tile->tail;
+    } else {
+      row_time += delta / tile->border;
+    }
+  }
+  int64_t taps = 0;
+  for (int64_t oh = 0; oh < out_h; ++oh)
+    for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
+      const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dilation_h;
+      taps += (ih >= 0 && ih < p.in_height) ? 1 : 0;
+    }
+  const double vertical = taps > 0 ? double(taps) / double(out_h * p.kernel_h) : 1.0;
   const int64_t co_g = p.out_channels_per_group();
   const double co_use = double(co_g) / double((co_g + R - 1) / R * R);
-  return tile->efficiency * lane_use * co_use;
+  return double(out_w) / row_time * co_use / vertical;
 }
 
 }  // namespace direct
