@@ -12,6 +12,7 @@
 #include <hwy/highway.h>
 #include <hwy/targets.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -101,6 +102,51 @@ TEST_CASE("pointwise kernels: group widths, strides, ci chunks, pixel blocks") {
       t.Test(k, target);
     }
     CHECK(applied > 0);
+  });
+  CHECK(pairs > 0);
+}
+
+// The kernels peel a first block of pixels so that later stores are aligned
+// (when the plane is a whole number of vectors): every misalignment of the
+// output, with and without a thread split into row bands.
+TEST_CASE("pointwise kernels: any output alignment") {
+  const int pairs = ForEachPointwiseKernelAndTarget([&](const KernelInfo& k, const std::string& target) {
+    for (int64_t groups : {1, 4}) {
+      Conv2dParams p;
+      p.in_channels = 8;
+      p.out_channels = 20;
+      p.groups = groups;
+      p.kernel_h = p.kernel_w = 1;
+      p.in_height = 4;
+      p.in_width = 16;  // 64 pixels: a multiple of every lane count
+      std::string why;
+      if (!k.applies(p, &why)) continue;
+      std::vector<float> input(static_cast<size_t>(p.input_elements()));
+      std::vector<float> weights(static_cast<size_t>(p.weight_elements()));
+      testing::FillSmallIntegers(input.data(), input.size(), 7);
+      testing::FillSmallIntegers(weights.data(), weights.size(), 8);
+      const size_t out_n = static_cast<size_t>(p.output_elements());
+      std::vector<float> want(out_n);
+      ReferenceConv2d(p, input.data(), weights.data(), nullptr, -INFINITY, INFINITY, 0,
+                      want.data());
+      for (int threads : {1, 3}) {
+        PlanOptions opt;
+        opt.kernel = k.name;
+        opt.target = target;
+        opt.threads = threads;
+        std::unique_ptr<Plan> plan;
+        REQUIRE(Plan::Create(p, weights.data(), nullptr, opt, &plan).ok());
+        for (size_t offset = 0; offset < 16; ++offset) {
+          INFO("kernel=" << k.name << " target=" << target << " groups=" << groups
+                         << " threads=" << threads << " output offset=" << offset);
+          std::vector<float> buffer(out_n + 32, testing::Poison());
+          float* out = buffer.data() + offset;
+          REQUIRE(plan->Run(input.data(), out).ok());
+          CHECK(std::memcmp(out, want.data(), out_n * sizeof(float)) == 0);
+          CHECK(testing::IsPoison(out[out_n]));
+        }
+      }
+    }
   });
   CHECK(pairs > 0);
 }
