@@ -28,6 +28,7 @@
 #include "convgen/conv2d.h"
 #include "convgen/plan.h"
 #include "convgen/reference.h"
+#include "kernel.h"
 #include "targets.h"
 
 using convgen::Conv2dParams;
@@ -221,7 +222,6 @@ void SweepEdges(const std::string& kernel) {
 TEST_CASE("handwritten kernels are registered") {
   for (const char* name : kHandwritten) {
     INFO(name);
-    CHECK(convgen::Validate(Make(1, 3, 3, 1, 1, 1)).ok());
     convgen::PlanOptions o;
     o.kernel = name;
     std::unique_ptr<convgen::Plan> plan;
@@ -246,4 +246,25 @@ TEST_CASE("im2col gemm kernel every window stride dilation padding") {
 }
 TEST_CASE("im2col gemm kernel edges groups epilogue") {
   SweepEdges("f32_conv2d_im2col_gemm_r6_w2v");
+}
+
+// The smallmap family's estimate: it must win where width vectors waste
+// lanes (ResNet's 7x7 and 14x14 maps) and leave wide maps to the direct strip
+// kernels (their rows fill whole vectors), on the default target.
+TEST_CASE("smallmap kernel is chosen on narrow maps only") {
+  const auto choose = [](const Conv2dParams& p) {
+    std::vector<float> w(size_t(p.weight_elements()), 1.0f);
+    std::unique_ptr<convgen::Plan> plan;
+    convgen::PlanOptions o;
+    o.threads = 1;
+    REQUIRE(convgen::Plan::Create(p, w.data(), nullptr, o, &plan).ok());
+    return plan->kernel_name();
+  };
+  const std::string smallmap = "f32_conv2d_smallmap_p14_c1v";
+  CHECK(choose(Make(512, 7, 7, 512, 3, 3, 1, 1, 1, 1)) == smallmap);    // rn_3x3_7
+  CHECK(choose(Make(256, 14, 14, 256, 3, 3, 1, 1, 1, 1)) == smallmap);  // rn_3x3_14
+  if (convgen::internal::FindKernel("f32_conv2d_k3x3_s1_r8_w1v") != nullptr) {
+    CHECK(choose(Make(64, 56, 56, 64, 3, 3, 1, 1, 1, 1)) != smallmap);    // rn_3x3_56
+    CHECK(choose(Make(128, 28, 28, 128, 3, 3, 1, 1, 1, 1)) != smallmap);  // rn_3x3_28
+  }
 }
