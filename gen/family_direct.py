@@ -35,15 +35,18 @@ NAME_GRAMMAR = re.compile(
 # nominal peak = 0.91 strip rate; the 7-wide half tail (8 ymm accumulators)
 # 62% of nominal = 0.64. AVX2 4x2v: 74% interior on 64-wide, 12-wide border
 # strips 51% nominal (rn_3x3_28), its 8x1v tail 0.58 (rn_3x3_7, 56).
+# Stride 2 (de-interleaved rows, direct-inl.h SplitRows): AVX3 8x1v rn_stem
+# 83% (interior 0.84), rn_3x3_s2 69% (two border strips: 0.78).
 # Unlisted tiles fall back to TileModel (efficiency()).
 FITTED = {
     ("avx3", 8, 1, None, 1): (0.88, 0.88, 0.64),
     ("avx3", 16, 1, 8, 1): (0.70, 0.70, 0.32),
-    ("avx3", 8, 1, None, 2): (0.72, 0.68, 0.45),
+    ("avx3", 8, 1, None, 2): (0.84, 0.78, 0.64),
     ("avx3", 16, 1, 8, 2): (0.62, 0.60, 0.30),
     ("avx2", 4, 2, None, 1): (0.76, 0.56, 0.58),
+    ("avx2", 4, 2, None, 2): (0.74, 0.51, 0.58),
     ("avx2", 8, 1, None, 1): (0.64, 0.53, 0.30),
-    ("avx2", 8, 1, None, 2): (0.50, 0.45, 0.25),
+    ("avx2", 8, 1, None, 2): (0.64, 0.52, 0.30),
 }
 
 
@@ -159,7 +162,7 @@ class DirectRow(KernelRow):
 
     def target_call(self, target):
         t = self.tiles[target]
-        return ("direct::DirectTile<%d, %d, %d, %d, %d, %d, %d, %d, %d>(%s, ctx, tile, input, output);"
+        return ("direct::DirectTile<%d, %d, %d, %d, %d, %d, %d, %d, %d>(%s, ctx, tile, input, output, scratch);"
                 % (self.kh, self.kw, self.sh, self.sw, self.dh, self.dw, self.r, t.rs, t.v,
                    t.tag(target, "direct")))
 
@@ -197,7 +200,7 @@ class DirectRow(KernelRow):
                 "&direct::Applies<%d, %d, %d, %d, %d, %d>," % args,
                 "&direct::PackedWeightFloats<%d, %d, %d>," % (self.kh, self.kw, self.r),
                 "&direct::PackWeights<%d, %d, %d>," % (self.kh, self.kw, self.r),
-                "&direct::NoScratch, &Estimate_%s, &Resolve_%s," % (self.name, self.name)]
+                "&direct::ScratchFloats<%d>, &Estimate_%s, &Resolve_%s," % (self.sw, self.name, self.name)]
 
     @staticmethod
     def bad_spec_examples():

@@ -14,8 +14,15 @@
 // must fit 32 (AVX3, including 256-bit CappedTag<8> tiles, which keep the
 // EVEX register file) or 16 (AVX2, SSE4); the generator checks this.
 //
-// Stride 2: each input vector is two unaligned loads de-interleaved with
-// ConcatEven (vpermt2ps on AVX3, vshufps+vpermpd on AVX2).
+// Input channels are walked in chunks whose packed weights stay in L1 when a
+// block has many strips to reuse them over (DirectTile); partial sums wait in
+// the output between chunks.
+//
+// Stride 2: the input rows of a band and chunk are de-interleaved once into
+// scratch ([even columns][odd columns], SplitRows), so each input vector is
+// one plain load, as for stride 1 (AccumulateStripSplit); before, two loads
+// + ConcatEven per vector and tap: rn_stem AVX3 84 -> 98 GFLOP/s (CPU time),
+// rn_3x3_s2 70 -> 81.
 //
 // Borders, without copying the input:
 //  - vertical padding: kernel rows that fall outside the input are skipped
@@ -47,6 +54,7 @@
 
 #include "hwy/highway.h"
 #include "kernel.h"
+#include "kernels/direct.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace convgen {
@@ -114,8 +122,11 @@ HWY_INLINE hn::Vec<D> LoadLanewise(D d, const float* row, ptrdiff_t c, ptrdiff_t
 
 // Everything one strip needs; computed per (row, strip) by DirectTile.
 struct StripArgs {
-  const float* in;     // channel 0 of the group in this image
-  ptrdiff_t in_plane;  // in_h * in_w
+  // Channel 0 of the chunk: the caller's input (stride 1), or for stride 2
+  // its de-interleaved rows in scratch (SplitRows), ih0 then relative to the
+  // first row stored.
+  const float* in;
+  ptrdiff_t in_plane;  // distance between channels
   ptrdiff_t in_w;
   int64_t ci;          // input channels of the group
   ptrdiff_t ih0;       // input row of kernel row 0 (may be negative)
@@ -124,9 +135,107 @@ struct StripArgs {
   const float* w;      // packed weights: this R block, offset by the RS pass
 };
 
-// Accumulates one RS × V strip. kBorder selects bounded loads.
+// Stride 2 on de-interleaved rows (SplitRows): a stored row is [even
+// columns: (w+1)/2][odd columns: w/2], so the lanes of tap kw, input columns
+// col, col+2, ..., are *adjacent* floats of one half, starting at col >> 1 of
+// the half of col's parity: one plain load per vector, as for stride 1.
+// Replaces 2 loads + 1 ConcatEven per vector and tap (vpermt2ps, which
+// shares the FMA pipes) by a de-interleave of each input row once per
+// chunk, reused by every R block and kernel row.
+template <int KH, int KW, int DH, int DW, int R, int RS, int V, bool kBorder, class D>
+HWY_INLINE void AccumulateStripSplit(D d, const StripArgs& a, hn::Vec<D> (&acc)[RS][V]) {
+  const ptrdiff_t N = static_cast<ptrdiff_t>(hn::Lanes(d));
+  const ptrdiff_t even_len = (a.in_w + 1) / 2, odd_len = a.in_w / 2;
+  ptrdiff_t first[KW], offset[KW], length[KW];  // per tap: half index, row offset, half size
+  for (int kw = 0; kw < KW; ++kw) {
+    const ptrdiff_t col = a.c0 + kw * DW;
+    const bool odd = (col & 1) != 0;
+    first[kw] = col >> 1;  // floor, also for columns left of the row
+    offset[kw] = (odd ? even_len : 0) + first[kw];
+    length[kw] = odd ? odd_len : even_len;
+  }
+  (void)first;
+  (void)length;
+#if HWY_TARGET <= HWY_AVX2
+  hn::Mask<D> masks[kBorder ? KW * V : 1];
+  if constexpr (kBorder) {
+    for (int kw = 0; kw < KW; ++kw)
+      for (int v = 0; v < V; ++v)
+        masks[kw * V + v] = ColumnsInside(d, first[kw] + v * N, length[kw]);
+  }
+#endif
+  HWY_UNROLL(1)
+  for (int64_t c = 0; c < a.ci; ++c) {
+    const float* HWY_RESTRICT plane = a.in + c * a.in_plane;
+    const float* HWY_RESTRICT wc = a.w + c * (KH * KW * R);
+    HWY_UNROLL(1)
+    for (int kh = a.kh_begin; kh < a.kh_end; ++kh) {
+      const float* row = plane + (a.ih0 + kh * DH) * a.in_w;
+      const float* HWY_RESTRICT wk = wc + kh * (KW * R);
+      HWY_UNROLL(16)
+      for (int kw = 0; kw < KW; ++kw) {
+        hn::Vec<D> x[V];
+        HWY_UNROLL(16)
+        for (int v = 0; v < V; ++v) {
+          if constexpr (!kBorder) {
+            x[v] = hn::LoadU(d, row + offset[kw] + v * N);
+          } else {
+#if HWY_TARGET <= HWY_AVX2
+            x[v] = hn::MaskedLoad(masks[kw * V + v], d, row + offset[kw] + v * N);
+#else
+            x[v] = LoadLanewise<1>(d, row + (offset[kw] - first[kw]), first[kw] + v * N,
+                                   length[kw]);
+#endif
+          }
+        }
+        HWY_UNROLL(16)
+        for (int r = 0; r < RS; ++r) {
+          const hn::Vec<D> wv = hn::Set(d, wk[kw * R + r]);
+          HWY_UNROLL(16)
+          for (int v = 0; v < V; ++v) acc[r][v] = hn::MulAdd(wv, x[v], acc[r][v]);
+        }
+      }
+    }
+  }
+}
+
+// Writes rows [ih_begin, ih_end) of `channels` input planes de-interleaved
+// into `split` (layout of AccumulateStripSplit; rows in_w apart, planes
+// rows·in_w apart).
+inline void SplitRows(const float* in, int64_t in_plane, int64_t in_w, int64_t channels,
+                      int64_t ih_begin, int64_t ih_end, float* HWY_RESTRICT split) {
+  const int64_t even_len = (in_w + 1) / 2;
+  const int64_t rows = ih_end - ih_begin;
+#if HWY_TARGET != HWY_SCALAR
+  const hn::ScalableTag<float> d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+#endif
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* HWY_RESTRICT src = in + c * in_plane + (ih_begin + r) * in_w;
+      float* HWY_RESTRICT even = split + (c * rows + r) * in_w;
+      float* HWY_RESTRICT odd = even + even_len;
+      int64_t j = 0;
+#if HWY_TARGET != HWY_SCALAR
+      for (; 2 * j + 2 * N <= in_w; j += N) {
+        const hn::Vec<decltype(d)> lo = hn::LoadU(d, src + 2 * j);
+        const hn::Vec<decltype(d)> hi = hn::LoadU(d, src + 2 * j + N);
+        hn::StoreU(hn::ConcatEven(d, hi, lo), d, even + j);
+        hn::StoreU(hn::ConcatOdd(d, hi, lo), d, odd + j);
+      }
+#endif
+      for (; 2 * j < in_w; ++j) {
+        even[j] = src[2 * j];
+        if (2 * j + 1 < in_w) odd[j] = src[2 * j + 1];
+      }
+    }
+}
+
+// Accumulates one RS × V strip from the caller's input rows (stride 1; with
+// stride 2 the ConcatEven path, now unused: see AccumulateStripSplit).
+// kBorder selects bounded loads.
 template <int KH, int KW, int SW, int DH, int DW, int R, int RS, int V, bool kBorder, class D>
-HWY_INLINE void AccumulateStrip(D d, const StripArgs& a, hn::Vec<D> (&acc)[RS][V]) {
+HWY_INLINE void AccumulateStripDense(D d, const StripArgs& a, hn::Vec<D> (&acc)[RS][V]) {
   const ptrdiff_t N = static_cast<ptrdiff_t>(hn::Lanes(d));
   // One lane per vector on SCALAR: consecutive "vectors" are SW columns apart.
   const ptrdiff_t vector_step = (HWY_TARGET == HWY_SCALAR) ? SW : N * SW;
@@ -174,6 +283,16 @@ HWY_INLINE void AccumulateStrip(D d, const StripArgs& a, hn::Vec<D> (&acc)[RS][V
         }
       }
     }
+  }
+}
+
+// Accumulates one RS × V strip: stride 2 from de-interleaved rows.
+template <int KH, int KW, int SW, int DH, int DW, int R, int RS, int V, bool kBorder, class D>
+HWY_INLINE void AccumulateStrip(D d, const StripArgs& a, hn::Vec<D> (&acc)[RS][V]) {
+  if constexpr (SW == 2) {
+    AccumulateStripSplit<KH, KW, DH, DW, R, RS, V, kBorder>(d, a, acc);
+  } else {
+    AccumulateStripDense<KH, KW, SW, DH, DW, R, RS, V, kBorder>(d, a, acc);
   }
 }
 
@@ -257,12 +376,14 @@ HWY_NOINLINE void Strip(D d, const internal::KernelContext& ctx, const StripArgs
   StoreStrip<RS, V>(d, ctx, acc, n, co_abs, co_count, oh, ow0, valid, finish, output);
 }
 
+// One Tile (kernel.h); scratch: ScratchFloats (direct.h) floats, used by
+// stride 2 for the de-interleaved input rows of a band and chunk.
 // One Tile (kernel.h): for each group, band of output rows, block of R output
 // channels, output row and strip; RS-channel passes over the block inside the strip loop so that
 // the strip's input is still in L1 for the second pass.
 template <int KH, int KW, int SH, int SW, int DH, int DW, int R, int RS, int V, class D>
 void DirectTile(D d, const internal::KernelContext& ctx, const internal::Tile& t,
-                const float* input, float* output) {
+                const float* input, float* output, float* scratch) {
   static_assert(R % RS == 0, "the register tile must divide the packed block");
   const Conv2dParams& p = ctx.params;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
@@ -298,11 +419,8 @@ void DirectTile(D d, const internal::KernelContext& ctx, const internal::Tile& t
   // and are reused from L2 by every R block. Without bands a layer whose
   // input exceeds the caches (d2l_5x5: 33.5 MB) streamed its whole input
   // from DRAM once per R block: 44 -> 69 GFLOP/s on AVX3 with bands.
-  constexpr int64_t kBandBytes = 512 * 1024;
-  const int64_t input_row_bytes = ci_g * in_w * static_cast<int64_t>(sizeof(float));
-  const int64_t band_input_rows =
-      std::max<int64_t>(KH, kBandBytes / std::max<int64_t>(input_row_bytes, 1));
-  const int64_t band = std::max<int64_t>(1, (band_input_rows - (KH - 1) * DH - 1) / SH + 1);
+  // (kBandBytes, direct.h: BandOutputRows.)
+  const int64_t band = internal::direct::BandOutputRows(p);
 
   // Channel chunks: the packed weights of one R block for one chunk of input
   // channels (chunk × KH·KW·R floats) fit in half of the 32 KiB L1d, so every
@@ -331,9 +449,20 @@ void DirectTile(D d, const internal::KernelContext& ctx, const internal::Tile& t
     a.in_w = in_w;
     for (int64_t band_begin = t.oh_begin; band_begin < t.oh_end; band_begin += band) {
       const int64_t band_end = std::min(t.oh_end, band_begin + band);
+      // Input rows the band reads (stride 2: de-interleaved into scratch).
+      const int64_t ih_lo = std::max<int64_t>(0, band_begin * SH - p.pad_h);
+      const int64_t ih_hi = std::max(
+          ih_lo, std::min(in_h, (band_end - 1) * SH - p.pad_h + (KH - 1) * DH + 1));
       for (int64_t c_begin = 0; c_begin < ci_g; c_begin += chunk) {
-        a.in = in_group + c_begin * in_h * in_w;
         a.ci = std::min(chunk, ci_g - c_begin);
+        if constexpr (SW == 2) {
+          SplitRows(in_group + c_begin * in_h * in_w, in_h * in_w, in_w, a.ci, ih_lo, ih_hi,
+                    scratch);
+          a.in = scratch;
+          a.in_plane = (ih_hi - ih_lo) * in_w;
+        } else {
+          a.in = in_group + c_begin * in_h * in_w;
+        }
         const bool first = c_begin == 0, finish = c_begin + chunk >= ci_g;
         for (int64_t co0 = t.co_begin; co0 < t.co_end; co0 += R) {
           const float* w_block = ctx.packed_weights + (g * blocks + co0 / R) * block_floats +
@@ -346,6 +475,7 @@ void DirectTile(D d, const internal::KernelContext& ctx, const internal::Tile& t
             while (kh_end > kh_begin && a.ih0 + (kh_end - 1) * DH >= in_h) --kh_end;
             a.kh_begin = kh_begin;
             a.kh_end = kh_end;
+            if constexpr (SW == 2) a.ih0 -= ih_lo;  // rows of the band in scratch
             for (int64_t s = 0; s < strips; ++s) {
               const int64_t ow0 = s * delta;
               const int64_t valid = std::min(delta, out_w - ow0);
