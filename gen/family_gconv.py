@@ -90,7 +90,7 @@ class GconvRow(KernelRow):
 
     def efficiency(self, target):
         return row_tile_model(target, self.kh, self.kw, self.sh, self.sw, self.c,
-                              self.tiles[target])
+                              self.tiles[target], self.family)
 
     def compile_cost(self):
         """Unrolled FMAs of the tile (C·T·KH·KW·V), 3 variants, 4 targets."""
