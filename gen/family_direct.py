@@ -34,7 +34,9 @@ NAME_GRAMMAR = re.compile(
 # interior 86% (t56p0), a 14-wide row in one 16-lane border strip 84% of
 # nominal peak = 0.91 strip rate; the 7-wide half tail (8 ymm accumulators)
 # 62% of nominal = 0.64. AVX2 4x2v: 74% interior on 64-wide, 12-wide border
-# strips 51% nominal (rn_3x3_28), its 8x1v tail 0.58 (rn_3x3_7, 56).
+# strips 63% nominal (rn_3x3_28; 51% before border strips used plain loads
+# instead of vmaskmovps, direct-inl.h StripArgs::blend), its 8x1v tail 0.60
+# (rn_3x3_7).
 # Stride 2 (de-interleaved rows, direct-inl.h SplitRows): AVX3 8x1v rn_stem
 # 83% (interior 0.84), rn_3x3_s2 69% (two border strips: 0.78).
 # Unlisted tiles fall back to TileModel (efficiency()).
@@ -43,10 +45,10 @@ FITTED = {
     ("avx3", 16, 1, 8, 1): (0.70, 0.70, 0.32),
     ("avx3", 8, 1, None, 2): (0.84, 0.78, 0.64),
     ("avx3", 16, 1, 8, 2): (0.62, 0.60, 0.30),
-    ("avx2", 4, 2, None, 1): (0.76, 0.56, 0.58),
-    ("avx2", 4, 2, None, 2): (0.74, 0.51, 0.58),
-    ("avx2", 8, 1, None, 1): (0.64, 0.53, 0.30),
-    ("avx2", 8, 1, None, 2): (0.64, 0.52, 0.30),
+    ("avx2", 4, 2, None, 1): (0.76, 0.69, 0.60),
+    ("avx2", 4, 2, None, 2): (0.74, 0.60, 0.60),
+    ("avx2", 8, 1, None, 1): (0.64, 0.62, 0.30),
+    ("avx2", 8, 1, None, 2): (0.64, 0.55, 0.30),
 }
 
 
