@@ -7,6 +7,7 @@
 #ifndef CONVGEN_SRC_KERNELS_GENERIC_ESTIMATE_H_
 #define CONVGEN_SRC_KERNELS_GENERIC_ESTIMATE_H_
 
+#include <algorithm>
 #include <cstdint>
 
 #include <hwy/targets.h>
@@ -25,16 +26,33 @@ inline double TargetCeiling(int64_t target) {
 
 // Nominal kernel rows / computed kernel rows: the families that skip the
 // kernel rows landing in the vertical padding do fewer FMAs than the nominal
-// FLOP count (rn_3x3_7: 21 / 19 = 1.105; rn_3x3_56: 1.012).
+// FLOP count (rn_3x3_7: 21 / 19 = 1.105; rn_3x3_56: 1.012). Counted per
+// kernel row or per output row, whichever is fewer (it runs in Plan::Create
+// for every problem: a 2^40-row layer must not loop 2^40 times); 1.0 (no
+// credit) beyond 2^20 of both.
 inline double VerticalTapFactor(const Conv2dParams& p) {
-  const int64_t oh = p.out_height();
+  const int64_t oh = p.out_height(), kh = p.kernel_h;
+  constexpr int64_t kMaxLoop = int64_t{1} << 20;
   int64_t computed = 0;
-  for (int64_t oy = 0; oy < oh; ++oy) {
-    int64_t ky0, ky1;
-    ValidKernelRows(p, oy, &ky0, &ky1);
-    computed += ky1 - ky0;
+  if (kh <= oh && kh <= kMaxLoop) {
+    // Kernel row ky is computed for output rows with 0 <= oy*sh - ph + ky*dh < ih.
+    for (int64_t ky = 0; ky < kh; ++ky) {
+      const int64_t shift = p.pad_h - ky * p.dilation_h;  // oy*sh >= shift
+      const int64_t lo = shift > 0 ? CeilDiv(shift, p.stride_h) : 0;
+      const int64_t limit = p.in_height - 1 + shift;      // oy*sh <= limit
+      const int64_t hi = limit < 0 ? 0 : std::min(oh, limit / p.stride_h + 1);
+      if (hi > lo) computed += hi - lo;
+    }
+  } else if (oh <= kMaxLoop) {
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      int64_t ky0, ky1;
+      ValidKernelRows(p, oy, &ky0, &ky1);
+      computed += ky1 - ky0;
+    }
+  } else {
+    return 1.0;
   }
-  return computed > 0 ? double(oh * p.kernel_h) / double(computed) : 1.0;
+  return computed > 0 ? double(oh) * double(kh) / double(computed) : 1.0;
 }
 
 // Fraction of `n` useful when it is computed in blocks of `block`.
