@@ -6,6 +6,7 @@
 #include <pthreadpool.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -145,12 +146,19 @@ struct RunContext {
   const std::vector<Tile>* tiles;
   const float* input;
   float* output;
+  // Set by a worker whose scratch could not be allocated (its tile skipped).
+  std::atomic<bool> scratch_failed{false};
 };
 
 void RunTile(void* arg, size_t i) {
   const RunContext* rc = static_cast<const RunContext*>(arg);
   const Plan::Impl& impl = *rc->impl;
-  impl.fn(impl.ctx, (*rc->tiles)[i], rc->input, rc->output, ThreadScratch(impl.scratch_floats));
+  float* scratch = ThreadScratch(impl.scratch_floats);
+  if (impl.scratch_floats > 0 && scratch == nullptr) {
+    const_cast<RunContext*>(rc)->scratch_failed = true;
+    return;
+  }
+  impl.fn(impl.ctx, (*rc->tiles)[i], rc->input, rc->output, scratch);
 }
 
 }  // namespace
@@ -287,6 +295,12 @@ Status Plan::Run(const float* input, float* output, pthreadpool_t pool) const {
                    [&] { impl.pool = pthreadpool_create(static_cast<size_t>(impl.threads)); });
     pool = impl.pool;
   }
+  // The calling thread's scratch first: when it cannot be had, fail before
+  // anything is written (always the case for a single-threaded Run).
+  const int64_t scratch_bytes = impl.scratch_floats * int64_t{sizeof(float)};
+  if (impl.scratch_floats > 0 && ThreadScratch(impl.scratch_floats) == nullptr)
+    return OutOfRange("cannot allocate " + std::to_string(scratch_bytes) +
+                      " bytes of kernel scratch; nothing was written");
   const std::vector<Tile>& tiles =
       pool == nullptr ? impl.tiles : impl.TilesFor(pthreadpool_get_threads_count(pool));
   RunContext rc{&impl, &tiles, input, output};
@@ -295,6 +309,9 @@ Status Plan::Run(const float* input, float* output, pthreadpool_t pool) const {
   } else {
     pthreadpool_parallelize_1d(pool, &RunTile, &rc, tiles.size(), 0);
   }
+  if (rc.scratch_failed)
+    return OutOfRange("a worker thread could not allocate " + std::to_string(scratch_bytes) +
+                      " bytes of kernel scratch; the output is incomplete");
   return Status::Ok();
 }
 
