@@ -249,9 +249,11 @@ TEST_CASE("im2col gemm kernel edges groups epilogue") {
 }
 
 // The smallmap family's estimate: it must win where width vectors waste
-// lanes (ResNet's 7x7 and 14x14 maps) and leave wide maps to the direct strip
-// kernels (their rows fill whole vectors), on the default target.
-TEST_CASE("smallmap kernel is chosen on narrow maps only") {
+// lanes (ResNet's 7x7 and 14x14 maps). On wide maps it and the direct strip
+// kernels measured level (smallmap 105.5 vs 103.1 GFLOP/s on rn_3x3_56, 108.8
+// vs 98.4 on rn_3x3_28, one quiet `convgen tune`), so either may be chosen,
+// but never a fallback (generic, im2col, reference).
+TEST_CASE("smallmap kernel wins narrow maps and wide maps get a specialised kernel") {
   const auto choose = [](const Conv2dParams& p) {
     std::vector<float> w(size_t(p.weight_elements()), 1.0f);
     std::unique_ptr<convgen::Plan> plan;
@@ -263,8 +265,10 @@ TEST_CASE("smallmap kernel is chosen on narrow maps only") {
   const std::string smallmap = "f32_conv2d_smallmap_p14_c1v";
   CHECK(choose(Make(512, 7, 7, 512, 3, 3, 1, 1, 1, 1)) == smallmap);    // rn_3x3_7
   CHECK(choose(Make(256, 14, 14, 256, 3, 3, 1, 1, 1, 1)) == smallmap);  // rn_3x3_14
-  if (convgen::internal::FindKernel("f32_conv2d_k3x3_s1_r8_w1v") != nullptr) {
-    CHECK(choose(Make(64, 56, 56, 64, 3, 3, 1, 1, 1, 1)) != smallmap);    // rn_3x3_56
-    CHECK(choose(Make(128, 28, 28, 128, 3, 3, 1, 1, 1, 1)) != smallmap);  // rn_3x3_28
+  for (const Conv2dParams& wide : {Make(64, 56, 56, 64, 3, 3, 1, 1, 1, 1),       // rn_3x3_56
+                                   Make(128, 28, 28, 128, 3, 3, 1, 1, 1, 1)}) {  // rn_3x3_28
+    const std::string k = choose(wide);
+    INFO(k);
+    CHECK((k == smallmap || k.rfind("f32_conv2d_k3x3_s1_", 0) == 0));
   }
 }

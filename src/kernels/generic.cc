@@ -219,7 +219,12 @@ double GenericEstimate(const Conv2dParams& p, int64_t target) {
   const int64_t lanes = FloatLanes(target), ow = p.out_width(), tail = ow % lanes;
   const int64_t covered =
       ow - tail + (tail == 0 ? 0 : (lanes >= 8 && 2 * tail <= lanes ? lanes / 2 : lanes));
-  return TargetCeiling(target) * 0.8 * (double(ow) / double(covered)) *
+  // Measured rate per useful lane: ~0.8 of peak on AVX3 (79-102 GFLOP/s on
+  // rn_3x3_56 / d2l_5x5), ~0.6 on AVX2 (58-84 on the suite's k x k layers,
+  // one quiet `convgen tune` run), where its 8x1 tile issues a load and eight
+  // separate broadcasts per eight FMAs.
+  const double rate = lanes == 8 ? 0.6 : 0.8;
+  return TargetCeiling(target) * rate * (double(ow) / double(covered)) *
          BlockUse(p.out_channels_per_group(), kGenericR) * VerticalTapFactor(p);
 }
 

@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <string>
 
+#include <hwy/detect_targets.h>  // HWY_AVX2
+
 #include "convgen/conv2d.h"
 
 namespace convgen {
@@ -147,7 +149,12 @@ inline double Estimate(const Conv2dParams& p, int64_t target, int R, const Targe
   const double epilogue = ci_g / (ci_g + 2.0);
   // A gathered panel (stride or padding) costs one pass over the input.
   const double gather = ReadsInPlace(p) ? 1.0 : 0.97;
-  return tile->efficiency * lane_use * co_use * epilogue * gather;
+  // AVX2 with deep groups: its 4-channel tile streams ~16 B of input per
+  // cycle from L2, so ci_g >= 128 runs at ~0.6 of peak (one quiet `convgen
+  // tune`: rn_1x1_56 66.5, mb_pw_14 69.8 GFLOP/s, where smallmap ran 81 and
+  // 97), against ~0.9 for ci_g <= 80 (shuffle_g3/g8: 103-105).
+  const double deep_avx2 = (target == HWY_AVX2 && ci_g >= 128) ? 0.65 : 1.0;
+  return tile->efficiency * lane_use * co_use * epilogue * gather * deep_avx2;
 }
 
 }  // namespace pointwise

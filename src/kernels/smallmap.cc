@@ -356,8 +356,7 @@ int64_t SmallmapScratch(const Conv2dParams& p) {
 // vertical padding taps skipped x the epilogue's transposition (about 16
 // scalar moves per output pixel against K = ci/g*kh*kw FMAs). It ranks above
 // the direct strip kernels on narrow maps (rn_3x3_7: 0.99 vs their 0.62-0.68,
-// rn_3x3_14: 0.94 vs 0.81) and below them on wide ones (rn_3x3_28/56: 0.77 /
-// 0.75 vs 0.79 / 0.85; their figures are fitted to measured strip rates).
+// rn_3x3_14: 0.94 vs 0.81) and level with them on wide ones.
 double SmallmapEstimate(const Conv2dParams& p, int64_t target) {
   const int64_t lanes = FloatLanes(target);
   const bool avx3 = lanes == 16;
@@ -370,12 +369,12 @@ double SmallmapEstimate(const Conv2dParams& p, int64_t target) {
   const double latency = std::min(1.0, double(pixels * vv) / double(needed));
   const int64_t K = p.in_channels_per_group() * p.kernel_h * p.kernel_w;
   const double epilogue = double(K) / double(K + 16);
-  // Wide rows: here width strips fill their vectors and the two designs
-  // measure within noise of each other (AVX3 rn_3x3_28 and rn_3x3_56: 0.9-1.2x
-  // the direct kernel, one run); the direct kernels read their input in place,
-  // with no band copy and no transposed epilogue, so the estimate steps aside.
-  const double wide_rows = ow >= 28 ? 0.85 : 1.0;
-  return TargetCeiling(target) * 0.9 * latency * wide_rows *
+  // No penalty on wide rows: measured on one quiet `convgen tune` run (AVX3,
+  // one thread) smallmap beat the direct strip kernels on rn_3x3_56 (105.5 vs
+  // 103.1 GFLOP/s), rn_3x3_28 (108.8 vs 98.4), d2l_5x5 (99.1 vs 93.7) and
+  // c100_5x5 (98.9 vs 95.0); an earlier 0.85 factor made the plan pick the
+  // slower kernel there (heuristic/tuned 0.90 on rn_3x3_28).
+  return TargetCeiling(target) * 0.9 * latency *
          BlockUse(p.out_channels_per_group(), vv * lanes) * VerticalTapFactor(p) * epilogue;
 }
 
