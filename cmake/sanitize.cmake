@@ -19,8 +19,8 @@
 # cheap. Highway's dynamic dispatch and its AVX-512 code run unchanged under
 # ASan/UBSan (the instrumentation sees only ordinary loads/stores through
 # intrinsics). Runtime options the sanitizers need are in
-# tools/ci_reliability.sh (ASAN_OPTIONS, UBSAN_OPTIONS, TSAN_OPTIONS) and
-# fuzz/tsan.supp.
+# tools/ci_reliability.sh (ASAN_OPTIONS, UBSAN_OPTIONS, TSAN_OPTIONS). TSan
+# builds replace Debian's uninstrumented pthreadpool (below).
 set(CONVGEN_SANITIZE "" CACHE STRING
     "Comma-separated sanitizers for every target: address,undefined | thread | memory")
 option(CONVGEN_BUILD_FUZZERS "Build the libFuzzer targets in fuzz/ (clang)" OFF)
@@ -50,10 +50,23 @@ if(NOT _convgen_san STREQUAL "")
   string(REPLACE ",fuzzer-no-link" "" _convgen_san_link "${_convgen_san}")
   add_link_options(-fsanitize=${_convgen_san_link})
   if("thread" IN_LIST _convgen_san_list)
-    # The Debian libpthreadpool is not instrumented: TSan cannot see the
-    # happens-before edges of its atomics. tools/ci_reliability.sh runs the
-    # TSan tests with fuzz/tsan.supp (see there).
-    message(STATUS "convgen: TSan build; run tests with TSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/fuzz/tsan.supp")
+    # Debian's libpthreadpool is not instrumented: TSan cannot see the
+    # happens-before edges of its atomics and reports every tile a worker
+    # runs as a race. TSan builds link a TSan-visible implementation of the
+    # pthreadpool calls convgen makes instead (fuzz/tsan_pthreadpool.cc);
+    # cmake/Findpthreadpool.cmake keeps an existing pthreadpool::pthreadpool.
+    add_library(convgen_tsan_pthreadpool STATIC
+                ${CMAKE_CURRENT_LIST_DIR}/../fuzz/tsan_pthreadpool.cc)
+    find_path(_convgen_pthreadpool_h pthreadpool.h)
+    target_include_directories(convgen_tsan_pthreadpool PUBLIC ${_convgen_pthreadpool_h})
+    find_package(Threads REQUIRED)
+    target_link_libraries(convgen_tsan_pthreadpool PUBLIC Threads::Threads)
+    # An IMPORTED name (not an ALIAS) so that install(EXPORT) of convgen,
+    # which links pthreadpool::pthreadpool, does not need the shim exported.
+    add_library(pthreadpool::pthreadpool INTERFACE IMPORTED)
+    set_target_properties(pthreadpool::pthreadpool PROPERTIES
+                          INTERFACE_LINK_LIBRARIES convgen_tsan_pthreadpool)
+    message(STATUS "convgen: TSan build links fuzz/tsan_pthreadpool.cc instead of libpthreadpool")
   endif()
   message(STATUS "convgen: sanitizers ${_convgen_san} on every target")
 endif()
