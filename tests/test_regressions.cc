@@ -124,6 +124,33 @@ TEST_CASE("plan creation for a valid layer with 2^40 output rows returns promptl
   CHECK(r.code == 0);
 }
 
+// src/kernels/dwconv.h, SkippedRowsFactor(): the depthwise rows' estimate
+// loops over out_height x kernel_h, in Plan::Create for every layer whose
+// geometry matches a dwconv row (any 1-input-channel-per-group 3x3 s1, say),
+// so Create on a valid 1-channel 3x3 layer with 2^40 rows loops 3 x 2^40
+// times (the generic kernel's VerticalTapFactor was fixed the same way).
+TEST_CASE("plan creation for a depthwise-shaped layer with 2^40 rows returns promptly",
+          "[regression][!mayfail]") {
+  Conv2dParams p;
+  p.in_channels = p.out_channels = 1;
+  p.in_height = int64_t{1} << 40;
+  p.in_width = 3;
+  p.kernel_h = p.kernel_w = 3;
+  p.pad_h = p.pad_w = 1;
+  REQUIRE(convgen::Validate(p).ok());
+  const ChildResult r = InChild(10, [&] {
+    float w[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    std::unique_ptr<convgen::Plan> plan;
+    convgen::PlanOptions o;
+    o.threads = 1;
+    const convgen::Status s = convgen::Plan::Create(p, w, nullptr, o, &plan);
+    return s.ok() || !s.message().empty() ? 0 : 1;
+  });
+  INFO(r.Describe());
+  CHECK(r.exited);
+  CHECK(r.code == 0);
+}
+
 // src/plan.cc, ThreadScratch()/RunTile(): when the per-thread scratch
 // could not be allocated, ThreadScratch returned null and the kernel was
 // called with a null scratch pointer (SIGSEGV), instead of Run returning an
