@@ -17,6 +17,7 @@
 #include <string>
 
 #include "convgen/conv2d.h"
+#include "kernels/generic_estimate.h"  // VerticalTapFactor
 
 namespace convgen {
 namespace internal {
@@ -119,31 +120,34 @@ inline double Estimate(const Conv2dParams& p, int64_t target, int R,
   for (int i = 0; i < num_tiles; ++i)
     if (tiles[i].target == target) tile = &tiles[i];
   if (tile == nullptr) return 0.0;
-  const int64_t out_w = p.out_width(), out_h = p.out_height();
+  const int64_t out_w = p.out_width();
   const int64_t delta = int64_t{tile->v} * tile->lanes;
   const int64_t kw_span = (p.kernel_w - 1) * p.dilation_w;
   const int64_t span = kw_span + (tile->lanes > 1 ? delta * p.stride_w
                                                   : (delta - 1) * p.stride_w + 1);
-  double row_time = 0;
-  for (int64_t ow0 = 0; ow0 < out_w; ow0 += delta) {
-    const int64_t valid = std::min(delta, out_w - ow0);
-    const int64_t c0 = ow0 * p.stride_w - p.pad_w;
-    const bool interior = valid == delta && c0 >= 0 && c0 + span <= p.in_width;
-    if (interior) {
-      row_time += delta / tile->interior;
-    } else if (tile->tail > 0 && 2 * valid <= delta) {
-      row_time += (delta / 2) / tile->tail;
-    } else {
-      row_time += delta / tile->border;
-    }
+  // Strips of a row, counted in closed form (Plan::Create runs this for every
+  // problem, 2^40-wide rows included): strip i (ow0 = i*delta) is interior
+  // when it is full and its input columns [c0, c0 + span) lie inside the row,
+  // c0 = ow0*stride - pad; a partial last strip is a tail (half-width vector)
+  // or a border strip; every other strip is a border strip.
+  const int64_t strips = (out_w + delta - 1) / delta;
+  const int64_t full = out_w / delta;
+  const int64_t step = delta * p.stride_w;
+  const int64_t first_interior = (p.pad_w + step - 1) / step;
+  const int64_t right_room = p.in_width - span + p.pad_w;  // c0 + span <= in_width
+  const int64_t last_interior = right_room < 0 ? -1 : std::min(full - 1, right_room / step);
+  const int64_t interior = std::max<int64_t>(0, last_interior - first_interior + 1);
+  const bool partial = full < strips;
+  const int64_t border = strips - interior - (partial ? 1 : 0);
+  double row_time = double(interior) * delta / tile->interior + double(border) * delta / tile->border;
+  if (partial) {
+    const int64_t valid = out_w - full * delta;
+    row_time += (tile->tail > 0 && 2 * valid <= delta) ? (delta / 2) / tile->tail
+                                                       : delta / tile->border;
   }
-  int64_t taps = 0;
-  for (int64_t oh = 0; oh < out_h; ++oh)
-    for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
-      const int64_t ih = oh * p.stride_h - p.pad_h + kh * p.dilation_h;
-      taps += (ih >= 0 && ih < p.in_height) ? 1 : 0;
-    }
-  const double vertical = taps > 0 ? double(taps) / double(out_h * p.kernel_h) : 1.0;
+  // Nominal kernel rows / computed ones: rows in the vertical padding are
+  // skipped (bounded count, src/kernels/generic_estimate.h).
+  const double vertical = 1.0 / VerticalTapFactor(p);
   const int64_t co_g = p.out_channels_per_group();
   const double co_use = double(co_g) / double((co_g + R - 1) / R * R);
   return double(out_w) / row_time * co_use / vertical;

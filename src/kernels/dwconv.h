@@ -15,6 +15,7 @@
 #include <string>
 
 #include "convgen/conv2d.h"
+#include "kernels/generic_estimate.h"  // VerticalTapFactor
 
 namespace convgen {
 namespace internal {
@@ -49,18 +50,11 @@ inline double TileUse(const Conv2dParams& p, const TargetTile& t) {
   return double(out_w) / double(covered) * double(out_h) / double(row_tiles * t.rows);
 }
 
-// Nominal taps / computed taps: input rows in the vertical padding are
-// skipped, so a padded layer does fewer FMAs than its nominal FLOP count.
-inline double SkippedRowsFactor(const Conv2dParams& p) {
-  const int64_t oh = p.out_height();
-  int64_t computed = 0;
-  for (int64_t y = 0; y < oh; ++y)
-    for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
-      const int64_t ih = y * p.stride_h - p.pad_h + kh * p.dilation_h;
-      computed += (ih >= 0 && ih < p.in_height) ? 1 : 0;
-    }
-  return computed > 0 ? double(oh * p.kernel_h) / double(computed) : 1.0;
-}
+// Nominal taps / computed taps (input rows in the vertical padding are
+// skipped): the shared, bounded count of src/kernels/generic_estimate.h
+// (per kernel row, never per output row: Create on a 2^40-row layer must
+// return promptly).
+inline double SkippedRowsFactor(const Conv2dParams& p) { return VerticalTapFactor(p); }
 
 template <int KH, int KW, int SH, int SW>
 bool GeometryApplies(const Conv2dParams& p, std::string* why) {
