@@ -278,6 +278,30 @@ Status ParseWisdom(const std::string& text, const std::string& source,
   return Status::Ok();
 }
 
+namespace {
+
+// key=value, the value double-quoted when it holds a blank (SplitFields reads
+// both forms); quotes and line breaks, which no value can carry, are dropped.
+std::string FormatField(const char* key, const std::string& value) {
+  std::string clean;
+  for (char c : value)
+    if (c != '"' && c != '\n' && c != '\r') clean += c;
+  const bool quote = clean.empty() || clean.find_first_of(" \t") != std::string::npos;
+  return std::string(" ") + key + "=" + (quote ? "\"" + clean + "\"" : clean);
+}
+
+// The shortest %g form (at least 6 digits) that reads back as the same double.
+std::string FormatNumber(double v) {
+  char buf[64];
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+}  // namespace
+
 std::string FormatWisdom(const std::vector<WisdomEntry>& entries) {
   std::string out = std::string(kHeaderWord) + " " + std::to_string(kWisdomFormatVersion) + "\n";
   out +=
@@ -286,19 +310,15 @@ std::string FormatWisdom(const std::vector<WisdomEntry>& entries) {
       "# keys: desc (benchdnn, batch included) target kernel r v gflops version date cpu; "
       "see src/wisdom.h\n";
   for (const WisdomEntry& e : entries) {
-    std::string cpu;
-    for (char c : e.cpu)
-      if (c != '"' && c != '\n' && c != '\r') cpu += c;
-    char gflops[32] = "";
-    if (e.gflops >= 0) std::snprintf(gflops, sizeof gflops, " gflops=%.2f", e.gflops);
-    out += "desc=" + e.desc + " target=" + e.target + " kernel=" + e.kernel;
-    if (e.r >= 0) out += " r=" + std::to_string(e.r);
-    if (e.v >= 0) out += " v=" + std::to_string(e.v);
-    out += gflops;
-    out += " version=" + e.version;
-    if (!e.date.empty()) out += " date=" + e.date;
-    if (!cpu.empty()) out += " cpu=\"" + cpu + "\"";
-    out += "\n";
+    std::string line = FormatField("desc", e.desc) + FormatField("target", e.target) +
+                       FormatField("kernel", e.kernel);
+    if (e.r >= 0) line += " r=" + std::to_string(e.r);
+    if (e.v >= 0) line += " v=" + std::to_string(e.v);
+    if (e.gflops >= 0) line += " gflops=" + FormatNumber(e.gflops);
+    line += FormatField("version", e.version);
+    if (!e.date.empty()) line += FormatField("date", e.date);
+    if (!e.cpu.empty()) line += FormatField("cpu", e.cpu);
+    out += line.substr(1) + "\n";
   }
   return out;
 }

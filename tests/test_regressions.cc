@@ -196,9 +196,9 @@ TEST_CASE("run reports a scratch allocation failure instead of crashing", "[regr
 }
 
 #if CONVGEN_TEST_WISDOM
-// src/wisdom.cc, FormatWisdom(): src/wisdom.h promises ParseWisdom(
+// Fixed: src/wisdom.cc, FormatWisdom(): src/wisdom.h promises ParseWisdom(
 // FormatWisdom(e)) == e, but (found by fuzz/fuzz_wisdom.cc; inputs in
-// fuzz/regressions/wisdom-open/):
+// fuzz/regressions/wisdom-open/) it used to break it:
 //  - a quoted value holding a space or tab (date="a b"; also target,
 //    kernel, version) is accepted by ParseWisdom and written back unquoted,
 //    so the written file does not parse ("field 'b' is not key=value");
@@ -206,7 +206,7 @@ TEST_CASE("run reports a scratch allocation failure instead of crashing", "[regr
 //    gflops=1e300 (accepted: strtod) is cut to 24 significant digits and
 //    reads back as 1e23.
 TEST_CASE("wisdom round trip keeps quoted values with spaces and large gflops",
-          "[regression][!mayfail]") {
+          "[regression]") {
   using convgen::internal::FormatWisdom;
   using convgen::internal::ParseWisdom;
   using convgen::internal::WisdomEntry;

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
+#include <numeric>
 #include <utility>
 
 #include "convgen/descriptor.h"
@@ -20,33 +20,26 @@ constexpr double kFloatBytes = 4;
 // [0, taps). Tap k reaches the progression k*d + stride*[0, out); taps whose
 // k*d share a residue mod stride reach the same lattice, where tap k covers
 // the interval [floor(k*d/stride), that + out - 1] in units of stride. Those
-// starts grow with k, so one in-order merge per residue counts the union.
-// Cost O(taps), no allocation proportional to the image.
+// starts grow with k, so the union per residue is a merge of intervals.
 double ReachedPositions(int64_t out, int64_t stride, int64_t taps,
                         int64_t dilation) {
-  struct Interval {
-    int64_t lo, hi;
+  // Closed form of that merge, O(1) (a valid layer may have 2^45 taps): with
+  // g = gcd(d, stride), the taps fall into P = stride/g residue classes
+  // (k mod P); inside a class consecutive taps start D = d/g lattice units
+  // apart, so a class of n taps covers (n-1)*D + out positions when D <= out
+  // (the intervals touch or overlap) and n*out otherwise.
+  const int64_t g = std::gcd(dilation, stride);
+  const int64_t classes = stride / g, step = dilation / g;
+  const auto covered = [&](int64_t n) {
+    if (n <= 0) return 0.0;
+    return step <= out ? static_cast<double>(n - 1) * static_cast<double>(step) +
+                             static_cast<double>(out)
+                       : static_cast<double>(n) * static_cast<double>(out);
   };
-  std::map<int64_t, Interval> current;  // residue -> interval being merged
-  double reached = 0;
-  for (int64_t k = 0; k < taps; ++k) {
-    const int64_t offset = k * dilation;
-    const int64_t residue = offset % stride;
-    const Interval tap{offset / stride, offset / stride + out - 1};
-    auto it = current.find(residue);
-    if (it == current.end()) {
-      current.emplace(residue, tap);
-    } else if (tap.lo <= it->second.hi + 1) {
-      it->second.hi = std::max(it->second.hi, tap.hi);
-    } else {
-      reached += static_cast<double>(it->second.hi - it->second.lo + 1);
-      it->second = tap;
-    }
-  }
-  for (const auto& entry : current) {
-    reached += static_cast<double>(entry.second.hi - entry.second.lo + 1);
-  }
-  return reached;
+  if (taps <= classes) return static_cast<double>(taps) * static_cast<double>(out);
+  const int64_t per_class = taps / classes, longer = taps % classes;
+  return static_cast<double>(longer) * covered(per_class + 1) +
+         static_cast<double>(classes - longer) * covered(per_class);
 }
 
 // 26843545600 -> "26,843,545,600".
