@@ -18,6 +18,7 @@
 
 #include "convgen/conv2d.h"
 #include "kernels/generic_estimate.h"  // VerticalTapFactor
+#include "kernels/weight_pack.h"
 
 namespace convgen {
 namespace internal {
@@ -60,22 +61,12 @@ bool Applies(const Conv2dParams& p, std::string* why) {
 
 template <int KH, int KW, int R>
 int64_t PackedWeightFloats(const Conv2dParams& p) {
-  const int64_t blocks = (p.out_channels_per_group() + R - 1) / R;
-  return p.groups * blocks * p.in_channels_per_group() * KH * KW * R;
+  return BlockedWeightFloats(p, R);
 }
 
 template <int KH, int KW, int R>
 void PackWeights(const Conv2dParams& p, const float* oihw, float* packed) {
-  const int64_t co_g = p.out_channels_per_group(), ci_g = p.in_channels_per_group();
-  const int64_t blocks = (co_g + R - 1) / R;
-  for (int64_t g = 0; g < p.groups; ++g)
-    for (int64_t b = 0; b < blocks; ++b)
-      for (int64_t c = 0; c < ci_g; ++c)
-        for (int t = 0; t < KH * KW; ++t)
-          for (int r = 0; r < R; ++r) {
-            const int64_t co = b * R + r;
-            *packed++ = co < co_g ? oihw[((g * co_g + co) * ci_g + c) * KH * KW + t] : 0.0f;
-          }
+  PackBlockedWeights(p, R, oihw, packed);
 }
 
 // Output rows per band: the input rows a band reads (ci × rows × in_w

@@ -179,6 +179,7 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include "dispatch.h"
 #include "kernels/generic_estimate.h"
+#include "kernels/weight_pack.h"
 #include "targets.h"
 
 namespace convgen {
@@ -189,23 +190,10 @@ HWY_EXPORT(GenericTile);
 
 bool GenericApplies(const Conv2dParams&, std::string*) { return true; }
 
-int64_t GenericPackedFloats(const Conv2dParams& p) {
-  return p.groups * RoundUp(p.out_channels_per_group(), kGenericR) *
-         p.in_channels_per_group() * p.kernel_h * p.kernel_w;
-}
+int64_t GenericPackedFloats(const Conv2dParams& p) { return BlockedWeightFloats(p, kGenericR); }
 
-// OIHW -> [g][co block][ci/g][kh][kw][kGenericR], missing channels zero.
 void GenericPack(const Conv2dParams& p, const float* oihw, float* packed) {
-  const int64_t cig = p.in_channels_per_group(), cog = p.out_channels_per_group();
-  const int64_t taps = p.kernel_h * p.kernel_w, blocks = CeilDiv(cog, kGenericR);
-  std::fill(packed, packed + GenericPackedFloats(p), 0.0f);
-  for (int64_t g = 0; g < p.groups; ++g)
-    for (int64_t oc = 0; oc < cog; ++oc) {
-      const int64_t b = oc / kGenericR, r = oc % kGenericR;
-      float* dst = packed + (g * blocks + b) * cig * taps * kGenericR + r;
-      const float* src = oihw + (g * cog + oc) * cig * taps;
-      for (int64_t i = 0; i < cig * taps; ++i) dst[i * kGenericR] = src[i];
-    }
+  PackBlockedWeights(p, kGenericR, oihw, packed);
 }
 
 int64_t GenericScratch(const Conv2dParams& p) { return BandGeometry::Make(p).floats(); }

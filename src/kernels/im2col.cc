@@ -192,6 +192,7 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include "dispatch.h"
 #include "kernels/generic_estimate.h"
+#include "kernels/weight_pack.h"
 #include "targets.h"
 
 namespace convgen {
@@ -202,22 +203,11 @@ HWY_EXPORT(Im2colTile);
 
 bool Im2colApplies(const Conv2dParams&, std::string*) { return true; }
 
-int64_t Im2colPackedFloats(const Conv2dParams& p) {
-  return p.groups * Im2colCeilDiv(p.out_channels_per_group(), kIm2colR) * kIm2colR *
-         Im2colDepth(p);
-}
+int64_t Im2colPackedFloats(const Conv2dParams& p) { return BlockedWeightFloats(p, kIm2colR); }
 
-// OIHW -> [g][co block][k = (ci, ky, kx)][kIm2colR], missing channels zero.
+// OIHW -> [g][co block][k = (ci, ky, kx)][kIm2colR]: the GEMM's packed A panel.
 void Im2colPack(const Conv2dParams& p, const float* oihw, float* packed) {
-  const int64_t cog = p.out_channels_per_group(), K = Im2colDepth(p);
-  const int64_t blocks = Im2colCeilDiv(cog, kIm2colR);
-  std::fill(packed, packed + Im2colPackedFloats(p), 0.0f);
-  for (int64_t g = 0; g < p.groups; ++g)
-    for (int64_t oc = 0; oc < cog; ++oc) {
-      float* dst = packed + (g * blocks + oc / kIm2colR) * K * kIm2colR + oc % kIm2colR;
-      const float* src = oihw + (g * cog + oc) * K;
-      for (int64_t k = 0; k < K; ++k) dst[k * kIm2colR] = src[k];
-    }
+  PackBlockedWeights(p, kIm2colR, oihw, packed);
 }
 
 int64_t Im2colScratch(const Conv2dParams& p) {

@@ -317,6 +317,7 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include "dispatch.h"
 #include "kernels/generic_estimate.h"
+#include "kernels/weight_pack.h"
 #include "targets.h"
 
 namespace convgen {
@@ -328,22 +329,11 @@ HWY_EXPORT(SmallmapTile);
 bool SmallmapApplies(const Conv2dParams&, std::string*) { return true; }
 
 int64_t SmallmapPackedFloats(const Conv2dParams& p) {
-  return p.groups * RoundUp(p.out_channels_per_group(), kSmallmapBlock) *
-         p.in_channels_per_group() * p.kernel_h * p.kernel_w;
+  return BlockedWeightFloats(p, kSmallmapBlock);
 }
 
-// OIHW -> [g][co block][ci/g][kh][kw][kSmallmapBlock], missing channels zero.
 void SmallmapPack(const Conv2dParams& p, const float* oihw, float* packed) {
-  const int64_t cig = p.in_channels_per_group(), cog = p.out_channels_per_group();
-  const int64_t taps = p.kernel_h * p.kernel_w, blocks = CeilDiv(cog, kSmallmapBlock);
-  std::fill(packed, packed + SmallmapPackedFloats(p), 0.0f);
-  for (int64_t g = 0; g < p.groups; ++g)
-    for (int64_t oc = 0; oc < cog; ++oc) {
-      const int64_t b = oc / kSmallmapBlock, r = oc % kSmallmapBlock;
-      float* dst = packed + (g * blocks + b) * cig * taps * kSmallmapBlock + r;
-      const float* src = oihw + (g * cog + oc) * cig * taps;
-      for (int64_t i = 0; i < cig * taps; ++i) dst[i * kSmallmapBlock] = src[i];
-    }
+  PackBlockedWeights(p, kSmallmapBlock, oihw, packed);
 }
 
 int64_t SmallmapScratch(const Conv2dParams& p) {
