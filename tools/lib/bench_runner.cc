@@ -15,6 +15,7 @@
 #include "convgen/plan.h"
 #include "kernel.h"
 #include "peak.h"
+#include "report.h"
 #include "targets.h"
 
 namespace convgen {
@@ -60,21 +61,6 @@ double MaxRelativeError(const std::vector<float>& a, const std::vector<float>& b
     max_ref = std::max(max_ref, std::fabs(static_cast<double>(b[i])));
   }
   return max_ref > 0 ? max_err / max_ref : max_err;
-}
-
-// Cores a run of `threads` threads can use: % of peak is against the peak of
-// that many cores (this machine has 2; more threads than cores add no FMAs).
-int EffectiveCores(int threads) {
-  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, std::min(threads, hw));
-}
-
-// Display width of a UTF-8 string (counts code points: the table uses "×").
-size_t DisplayWidth(const std::string& s) {
-  size_t w = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++w;
-  return w;
 }
 
 }  // namespace
@@ -317,24 +303,7 @@ std::string FormatBenchTable(const std::vector<BenchRecord>& records) {
     rows.push_back(std::move(row));
   }
 
-  std::vector<size_t> width(header.size());
-  for (size_t c = 0; c < header.size(); ++c) {
-    width[c] = DisplayWidth(header[c]);
-    for (const auto& row : rows) width[c] = std::max(width[c], DisplayWidth(row[c]));
-  }
-  std::string table;
-  const auto append_row = [&](const std::vector<std::string>& row) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      const std::string pad(width[c] - DisplayWidth(row[c]), ' ');
-      if (c > 0) line += "  ";
-      line += c < kFirstNumeric ? row[c] + pad : pad + row[c];
-    }
-    line.erase(line.find_last_not_of(' ') + 1);
-    table += line + "\n";
-  };
-  append_row(header);
-  for (const auto& row : rows) append_row(row);
+  std::string table = RenderTable(header, rows, kFirstNumeric);
   // Skip reasons under the table: they are too long for a column.
   for (const BenchRecord& r : records)
     if (r.skipped)

@@ -16,6 +16,7 @@
 #include "bench_runner.h"
 #include "convgen/plan.h"
 #include "peak.h"
+#include "report.h"
 #include "targets.h"
 
 namespace convgen {
@@ -57,42 +58,6 @@ bool PixelsAndChannelVectorsFromName(const std::string& name, int* p, int* vv) {
   *p = std::stoi(m[1].str());
   *vv = std::stoi(m[2].str());
   return true;
-}
-
-int EffectiveCores(int threads) {
-  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, std::min(threads, hw));
-}
-
-size_t DisplayWidth(const std::string& s) {
-  size_t w = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++w;
-  return w;
-}
-
-// Columns from `first_numeric` on are right-aligned.
-std::string RenderTable(const std::vector<std::string>& header,
-                        const std::vector<std::vector<std::string>>& rows, size_t first_numeric) {
-  std::vector<size_t> width(header.size());
-  for (size_t c = 0; c < header.size(); ++c) {
-    width[c] = DisplayWidth(header[c]);
-    for (const auto& row : rows) width[c] = std::max(width[c], DisplayWidth(row[c]));
-  }
-  std::string out;
-  const auto append = [&](const std::vector<std::string>& row) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      const std::string pad(width[c] - DisplayWidth(row[c]), ' ');
-      if (c > 0) line += "  ";
-      line += c < first_numeric ? row[c] + pad : pad + row[c];
-    }
-    line.erase(line.find_last_not_of(' ') + 1);
-    out += line + "\n";
-  };
-  append(header);
-  for (const auto& row : rows) append(row);
-  return out;
 }
 
 std::string NaOr(double v, const char* fmt) { return v < 0 ? "n/a" : Fmt(fmt, v); }

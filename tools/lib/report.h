@@ -1,0 +1,58 @@
+// convgen tools: what the `bench` and `explore` reports share — plain-text
+// tables and the core count that % of peak is taken over.
+#ifndef CONVGEN_TOOLS_REPORT_H_
+#define CONVGEN_TOOLS_REPORT_H_
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace convgen {
+namespace tools {
+
+// Display width of a UTF-8 string (counts code points: tables use "×", "Δ").
+inline size_t DisplayWidth(const std::string& s) {
+  size_t w = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++w;
+  return w;
+}
+
+// Columns separated by two spaces, padded to the widest cell; columns from
+// `first_numeric` on are right-aligned; trailing blanks trimmed.
+inline std::string RenderTable(const std::vector<std::string>& header,
+                               const std::vector<std::vector<std::string>>& rows,
+                               size_t first_numeric) {
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) {
+    width[c] = DisplayWidth(header[c]);
+    for (const auto& row : rows) width[c] = std::max(width[c], DisplayWidth(row[c]));
+  }
+  std::string out;
+  const auto append = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      const std::string pad(width[c] - DisplayWidth(row[c]), ' ');
+      if (c > 0) line += "  ";
+      line += c < first_numeric ? row[c] + pad : pad + row[c];
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + "\n";
+  };
+  append(header);
+  for (const auto& row : rows) append(row);
+  return out;
+}
+
+// Cores `threads` workers can use at once: % of peak is over min(threads, CPUs).
+inline int EffectiveCores(int threads) {
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, std::min(threads, hw));
+}
+
+}  // namespace tools
+}  // namespace convgen
+
+#endif  // CONVGEN_TOOLS_REPORT_H_
