@@ -28,6 +28,7 @@
 #include "convgen/descriptor.h"
 #include "convgen/reference.h"
 #include "npy.h"
+#include "temp_dir.h"
 
 extern char** environ;
 
@@ -35,30 +36,7 @@ namespace {
 
 using convgen::tools::NpyArray;
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string templ = std::string(base && *base ? base : "/tmp") + "/convgen_cli_XXXXXX";
-    REQUIRE(::mkdtemp(&templ[0]) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-  std::set<std::string> Entries() const {
-    std::set<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(path_)) {
-      names.insert(e.path().filename().string());
-    }
-    return names;
-  }
-
- private:
-  std::string path_;
-};
+using convgen::testing::TempDir;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -25,6 +25,7 @@
 #include "explore.h"
 #include "kernel.h"
 #include "targets.h"
+#include "temp_dir.h"
 #include "wisdom.h"
 #include "wisdom_tools.h"
 
@@ -78,23 +79,7 @@ ExploreOptions Quick() {
   return o;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string templ = std::string(base && *base ? base : "/tmp") + "/convgen_explore_XXXXXX";
-    REQUIRE(::mkdtemp(&templ[0]) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using convgen::testing::TempDir;
 
 std::string ReadText(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

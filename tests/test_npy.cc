@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "npy.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -28,33 +29,7 @@ using convgen::tools::ParseNpy;
 using convgen::tools::ReadNpy;
 using convgen::tools::WriteNpyAtomic;
 
-// A fresh directory under $TMPDIR (or /tmp), removed with its content.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string templ = std::string(base && *base ? base : "/tmp") + "/convgen_npy_XXXXXX";
-    REQUIRE(::mkdtemp(&templ[0]) != nullptr);
-    path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-  // Every entry, dot files included (temporary files must not survive).
-  std::set<std::string> Entries() const {
-    std::set<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(path_)) {
-      names.insert(e.path().filename().string());
-    }
-    return names;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using convgen::testing::TempDir;
 
 std::string FloatBytes(const std::vector<float>& values) {
   return std::string(reinterpret_cast<const char*>(values.data()),
