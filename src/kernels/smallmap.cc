@@ -97,19 +97,31 @@ namespace hn = hwy::HWY_NAMESPACE;
 // 2 x 7 pixels on a 7x7 map, 14 accumulators; AVX2/SSE4: 2 x <= 3 pixels, 12
 // accumulators, instead of single-row segments 4 + 3 whose 6 accumulators do
 // not cover the FMA latency of two 256-bit pipes).
+// The half tile (kHalfVV vectors of kHalfCap lanes: half the channels) runs
+// a sub-block whose valid channels fit in half of it, at half the FMA cost
+// (c100_5x5: 100 = 6 x 16 + 4 channels; AVX3 runs the last 4 on one 8-lane
+// ymm vector, 256-bit FMAs being half a zmm FMA on Zen 4).
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 constexpr size_t kWideVV = 1, kWideMaxP = 14, kNarrowRows = 2, kNarrowMaxP2 = 7;
+constexpr size_t kHalfVV = 1, kHalfCap = 8;
 #elif HWY_TARGET == HWY_SCALAR
 constexpr size_t kWideVV = 4, kWideMaxP = 4, kNarrowRows = 1, kNarrowMaxP2 = 4;
+constexpr size_t kHalfVV = 2, kHalfCap = kBandLanes;
 #else
 constexpr size_t kWideVV = 2, kWideMaxP = 6, kNarrowRows = 2, kNarrowMaxP2 = 3;
+constexpr size_t kHalfVV = 1, kHalfCap = kBandLanes;
 #endif
 
-template <size_t P2, size_t VV, size_t kRows>
+// KW > 0: the kernel width is a compile-time constant and the kernel
+// columns of one kernel row are unrolled, their band offsets computed once
+// per segment (see the header: AVX2 tap loop); KW = 0: any width, one
+// TapColumnWalker step per tap.
+// kCap: lanes per vector (kBandLanes = the target's full vector).
+template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap>
 HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
-  const hn::ScalableTag<float> d;
+  const hn::CappedTag<float, kCap> d;
   using V = hn::Vec<decltype(d)>;
-  constexpr size_t N = hn::MaxLanes(hn::ScalableTag<float>());
+  constexpr size_t N = hn::MaxLanes(d);
   constexpr size_t P = P2 * kRows;
   V acc[P * VV];
   HWY_UNROLL(64)
@@ -118,7 +130,7 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
   // One tap per input channel (1x1, or a single valid kernel row of a kx1
   // kernel): a flat channel loop, without the 1-trip kernel-row and column
   // loops around 14 FMAs (mb_pw_14: 74 -> see header).
-  const bool pointwise = kw == 1 && a.nky == 1;
+  const bool pointwise = KW == 0 && kw == 1 && a.nky == 1;
   for (int64_t c = 0; pointwise && c < a.cig; ++c) {
     const float* HWY_RESTRICT src = a.band + c * a.band_chan;
     const float* HWY_RESTRICT src2 = src + (kRows > 1 ? a.band_pair : 0);
@@ -133,7 +145,37 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
       for (size_t v = 0; v < VV; ++v) acc[px * VV + v] = hn::MulAdd(wv[v], x, acc[px * VV + v]);
     }
   }
-  for (int64_t c = 0; !pointwise && c < a.cig; ++c) {
+  if constexpr (KW > 0) {
+    int64_t off[KW];
+    TapColumnWalker walk(*a.steps);
+    HWY_UNROLL(16)
+    for (size_t kx = 0; kx < KW; ++kx) {
+      off[kx] = walk.offset();
+      walk.Next();
+    }
+    for (int64_t c = 0; c < a.cig; ++c) {
+      for (int64_t ky = 0; ky < a.nky; ++ky) {
+        const float* HWY_RESTRICT row = a.band + c * a.band_chan + ky * a.band_row;
+        const float* HWY_RESTRICT row2 = row + (kRows > 1 ? a.band_pair : 0);
+        const float* HWY_RESTRICT wk = a.w + c * a.w_chan + ky * a.w_row;
+        HWY_UNROLL(16)
+        for (size_t kx = 0; kx < KW; ++kx) {
+          V wv[VV];
+          HWY_UNROLL(4)
+          for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kSmallmapBlock + v * N);
+          HWY_UNROLL(16)
+          for (size_t px = 0; px < P; ++px) {
+            const V x =
+                hn::Set(d, (px < P2 ? row : row2)[off[kx] + static_cast<int64_t>(px % P2)]);
+            HWY_UNROLL(4)
+            for (size_t v = 0; v < VV; ++v)
+              acc[px * VV + v] = hn::MulAdd(wv[v], x, acc[px * VV + v]);
+          }
+        }
+      }
+    }
+  }
+  for (int64_t c = 0; KW == 0 && !pointwise && c < a.cig; ++c) {
     for (int64_t ky = 0; ky < a.nky; ++ky) {
       const float* HWY_RESTRICT row = a.band + c * a.band_chan + ky * a.band_row;
       const float* HWY_RESTRICT row2 = row + (kRows > 1 ? a.band_pair : 0);
@@ -176,26 +218,52 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
 
 using SegmentFn = void (*)(const SmallmapSegmentArgs&);
 
+// Kernel widths with an unrolled instantiation (others: KW = 0), in the
+// order of SegmentTables::kByKW[1..].
+constexpr size_t kUnrolledKW[] = {3, 5, 7};
+
 // Segment functions for widths 1..sizeof...(I), one register-tile shape.
-template <size_t VV, size_t kRows, size_t... I>
+template <size_t VV, size_t kCap, size_t kRows, size_t KW, size_t... I>
 constexpr std::array<SegmentFn, sizeof...(I)> MakeSegmentTable(std::index_sequence<I...>) {
-  return {{&SmallmapSegment<I + 1, VV, kRows>...}};
+  return {{&SmallmapSegment<I + 1, VV, kRows, KW, kCap>...}};
 }
+
+// Per kernel width (index 0: any width; then kUnrolledKW), one register-tile
+// shape (VV vectors of kCap lanes): segment functions of every width.
+// SCALAR keeps the rolled loop for every width: GCC 12 SLP-vectorises the
+// unrolled scalar taps into 8-byte loads whose unused upper half reads the
+// next kernel row, past the end of the band (SIGSEGV in the window sweep).
+template <size_t VV, size_t kCap, size_t kRows, size_t kMaxP>
+struct SegmentTables {
+  using Idx = std::make_index_sequence<kMaxP>;
+  static constexpr size_t Unrolled(size_t kw) { return HWY_TARGET == HWY_SCALAR ? 0 : kw; }
+  static constexpr std::array<SegmentFn, kMaxP> kByKW[4] = {
+      MakeSegmentTable<VV, kCap, kRows, 0>(Idx()),
+      MakeSegmentTable<VV, kCap, kRows, Unrolled(kUnrolledKW[0])>(Idx()),
+      MakeSegmentTable<VV, kCap, kRows, Unrolled(kUnrolledKW[1])>(Idx()),
+      MakeSegmentTable<VV, kCap, kRows, Unrolled(kUnrolledKW[2])>(Idx())};
+};
+
 
 void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
                   float* output, float* scratch) {
-  static constexpr auto kWide =
-      MakeSegmentTable<kWideVV, 1>(std::make_index_sequence<kWideMaxP>());
-  static constexpr auto kNarrow =
-      MakeSegmentTable<kWideVV, kNarrowRows>(std::make_index_sequence<kNarrowMaxP2>());
+  using Wide = SegmentTables<kWideVV, kBandLanes, 1, kWideMaxP>;
+  using Narrow = SegmentTables<kWideVV, kBandLanes, kNarrowRows, kNarrowMaxP2>;
+  using WideHalf = SegmentTables<kHalfVV, kHalfCap, 1, kWideMaxP>;
+  using NarrowHalf = SegmentTables<kHalfVV, kHalfCap, kNarrowRows, kNarrowMaxP2>;
   const hn::ScalableTag<float> d;
   const Conv2dParams& p = ctx.params;
+  size_t kw_table = 0;
+  for (size_t i = 0; i < 3; ++i)
+    if (p.kernel_w == static_cast<int64_t>(kUnrolledKW[i])) kw_table = i + 1;
   const int64_t ow = ctx.out_w, plane = ctx.out_h * ctx.out_w;
   // Rows narrower than 8 (one segment each): pair rows with the same valid
   // kernel rows into one two-row tile where the target has the registers.
   const bool pairs = kNarrowRows == 2 && ow < 8;
   const int64_t max_p = static_cast<int64_t>(kWideMaxP);
   const int64_t sub_width = static_cast<int64_t>(kWideVV * hn::Lanes(d));
+  const int64_t half_width =
+      static_cast<int64_t>(kHalfVV * hn::Lanes(hn::CappedTag<float, kHalfCap>()));
   // Without horizontal padding and stride, every tap of every output column is
   // inside its input row: read the input in place (its NCHW layout is a band
   // of all rows, one phase) instead of copying it (rn_1x1_56: the copy of
@@ -248,6 +316,9 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
       const float* w_sub =
           ctx.packed_weights + (g * blocks + b) * block_floats + (co0 % kSmallmapBlock);
       a.channels = std::min(sub_width, t.co_end - co0);
+      const bool half = a.channels <= half_width;
+      const auto& wide_fn = half ? WideHalf::kByKW[kw_table] : Wide::kByKW[kw_table];
+      const auto& narrow_fn = half ? NarrowHalf::kByKW[kw_table] : Narrow::kByKW[kw_table];
       for (int64_t ch = 0; ch < sub_width; ++ch)
         bias[ch] = (ch < a.channels && ctx.bias) ? ctx.bias[g * cog + co0 + ch] : 0.0f;
       for (int64_t ch = 0; ch < a.channels; ++ch)
@@ -268,7 +339,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
               a.band = band + band_row0 * bg.row_stride + ox0;
               for (int64_t ch = 0; ch < a.channels; ++ch)
                 out[ch] = output + out_chan[ch] + oy * ow + ox0;
-              kNarrow[width - 1](a);
+              narrow_fn[width - 1](a);
               ox0 += width;
             }
             oy += 2;
@@ -281,7 +352,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
           a.band = band + band_row0 * bg.row_stride + ox0;
           for (int64_t ch = 0; ch < a.channels; ++ch)
             out[ch] = output + out_chan[ch] + oy * ow + ox0;
-          kWide[width - 1](a);
+          wide_fn[width - 1](a);
           ox0 += width;
         }
         ++oy;
@@ -359,13 +430,27 @@ double SmallmapEstimate(const Conv2dParams& p, int64_t target) {
   const double latency = std::min(1.0, double(pixels * vv) / double(needed));
   const int64_t K = p.in_channels_per_group() * p.kernel_h * p.kernel_w;
   const double epilogue = double(K) / double(K + 16);
+  // Channel vectors: whole sub-blocks of vv x lanes channels, and a last one
+  // that runs on the half tile (half the FMA cost) when its channels fit.
+  const int64_t sub = vv * lanes, cog = p.out_channels_per_group();
+  const int64_t rem = cog % sub;
+  const double cost = double(cog / sub) + (rem == 0 ? 0.0 : (2 * rem <= sub ? 0.5 : 1.0));
+  const double use = double(cog) / (cost * double(sub));
+  // AVX2/SSE4 on 5x5 and larger kernels over many channels: measured 0.71-0.72
+  // of peak on c100_5x5 and 0.54-0.72 on d2l_5x5 (noisy) against 0.88-0.94
+  // on ResNet's 3x3 layers and 0.82 on rn_stem (3 channels); the direct
+  // kernels' 4x2v runs c100 at 0.84. Fitted, cause not isolated (no hardware
+  // counters on this VM).
+  const double wide_kernel =
+      (lanes < 16 && p.kernel_h * p.kernel_w >= 25 && p.in_channels_per_group() >= 16) ? 0.8
+                                                                                        : 1.0;
   // No penalty on wide rows: measured on one quiet `convgen tune` run (AVX3,
   // one thread) smallmap beat the direct strip kernels on rn_3x3_56 (105.5 vs
   // 103.1 GFLOP/s), rn_3x3_28 (108.8 vs 98.4), d2l_5x5 (99.1 vs 93.7) and
   // c100_5x5 (98.9 vs 95.0); an earlier 0.85 factor made the plan pick the
   // slower kernel there (heuristic/tuned 0.90 on rn_3x3_28).
-  return TargetCeiling(target) * 0.9 * latency *
-         BlockUse(p.out_channels_per_group(), vv * lanes) * VerticalTapFactor(p) * epilogue;
+  return TargetCeiling(target) * 0.9 * latency * wide_kernel * use * VerticalTapFactor(p) *
+         epilogue;
 }
 
 KernelFn ResolveSmallmap(int64_t target) { return CONVGEN_RESOLVE(SmallmapTile, target); }
