@@ -230,13 +230,19 @@ constexpr std::array<SegmentFn, sizeof...(I)> MakeSegmentTable(std::index_sequen
 
 // Per kernel width (index 0: any width; then kUnrolledKW), one register-tile
 // shape (VV vectors of kCap lanes): segment functions of every width.
-// SCALAR keeps the rolled loop for every width: GCC 12 SLP-vectorises the
-// unrolled scalar taps into 8-byte loads whose unused upper half reads the
-// next kernel row, past the end of the band (SIGSEGV in the window sweep).
+// Unrolled on AVX2 and AVX3 only. SSE4 keeps the rolled loop: unrolled, its
+// separate mul + add (no FMA) needs a temporary per tap and GCC spilled
+// accumulators (25 stack accesses per kernel row of 36 mulps; rolled: none).
+// SCALAR too: GCC 12 SLP-vectorises the unrolled scalar taps into 8-byte
+// loads whose unused upper half reads the next kernel row, past the end of
+// the band (SIGSEGV in the window sweep).
 template <size_t VV, size_t kCap, size_t kRows, size_t kMaxP>
 struct SegmentTables {
   using Idx = std::make_index_sequence<kMaxP>;
-  static constexpr size_t Unrolled(size_t kw) { return HWY_TARGET == HWY_SCALAR ? 0 : kw; }
+  static constexpr size_t Unrolled(size_t kw) {
+    return (HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL) ? kw
+                                                                                          : 0;
+  }
   static constexpr std::array<SegmentFn, kMaxP> kByKW[4] = {
       MakeSegmentTable<VV, kCap, kRows, 0>(Idx()),
       MakeSegmentTable<VV, kCap, kRows, Unrolled(kUnrolledKW[0])>(Idx()),
