@@ -24,9 +24,19 @@
 //  - AVX2 (a cross-lane shift costs two shuffles), SCALAR and every stride-2
 //    row: one unaligned load per kw (stride 2: two loads de-interleaved with
 //    ConcatEven, as in direct-inl.h). Zen 4 issues two ymm loads per cycle.
+// On Zen 4 `valignd` runs beside the FMAs (a throwaway microbenchmark: 8
+// independent zmm FMAs take 8 cycles with or without 4 `valignd`; 2
+// `vpermt2ps` add 1.2 cycles). Replacing the shifts by LoadU at columns +1 and
+// +2 (3 loads, no shuffle per row) measured 51 against 67 GFLOP/s on
+// dw_3x3_112: GCC folds every load into its FMAs as a memory operand, 72
+// loads per 8×16 tile (48 of them line-splitting) instead of 20.
 // Weights are broadcast from the packed block ([ci][kh][kw][C], C adjacent
 // floats per tap); with one accumulator per broadcast GCC folds them into the
 // FMAs ({1toN} memory operands, free on Zen 4: TOOLCHAIN.md §7).
+//
+// Stores: depthwise 3×3 stride 1 on AVX3 stores each output row as soon as
+// its last input row is read (Strips, kStoreRows), from an epilogue set up
+// once per run of strips; the other tiles store the T rows after the strip.
 //
 // Borders, without copying the input (as direct-inl.h):
 //  - input rows outside [0, in_h) are skipped (vertical padding = skipped
@@ -213,7 +223,10 @@ constexpr int VectorRegisters() { return HWY_TARGET <= HWY_AVX3 ? 32 : 16; }
 // With the odd rows apart, no chain continues from the previous input row.
 // Measured on dw_3x3_112 (AVX3): no change beyond the noise (56–59 GFLOP/s
 // either way; the out-of-order window already overlaps the rows); kept as it
-// costs no instruction on the critical path.
+// costs no instruction on the critical path. The AVX3 3×3 tile (14 rows)
+// no longer fits it; forced, it measured the same (78.9 against 79.1, the
+// rows stored as they finish, where GCC makes each output row one chain of
+// 9 FMAs and the out-of-order window runs ~4 rows' chains at once).
 template <int KH, int KW, int SW, int C, int T, int V, class D>
 constexpr bool SplitKernelRows() {
   return C == 1 && KH > 1 &&
@@ -237,74 +250,6 @@ struct Source {
   ptrdiff_t ih0;         // input row of output row 0, kernel row 0 (may be < 0)
   ptrdiff_t c0;          // input column of lane 0, kernel column 0 (may be < 0)
 };
-
-// acc[c][t][v] += sum over ci, kh, kw of w[ci][kh][kw][c] * x(row t·SH + kh, kw, v).
-// kRowsInside: every input row of the tile lies inside the input (no
-// per-row test). The weights are held in registers where they fit beside the
-// tile (WeightsInRegisters), else broadcast per use from the packed block.
-template <int KH, int KW, int SH, int SW, int C, int T, int V, bool kBorder, bool kRowsInside,
-          class D>
-HWY_INLINE void Accumulate(D d, const Source& s, hn::Vec<D> (&acc)[C][T][V],
-                           hn::Vec<D> (&odd)[C][T][V]) {
-  constexpr bool kSplit = SplitKernelRows<KH, KW, SW, C, T, V, D>();
-  using Plan = LoadPlan<KW, SW, V, D>;
-  constexpr int kRows = (T - 1) * SH + KH;
-  constexpr bool kHold = WeightsInRegisters<KH, KW, SW, C, T, V, D>();
-  const StripMasks<KW, SW, V, kBorder, D> masks(d, s.c0, s.in_w);
-  HWY_UNROLL(1)
-  for (int64_t ci = 0; ci < s.ci; ++ci) {
-    const float* HWY_RESTRICT plane = s.in + ci * s.in_plane;
-    const float* HWY_RESTRICT wc = s.w + ci * (KH * KW * C);
-    hn::Vec<D> held[kHold ? KH * KW * C : 1];
-    if constexpr (kHold) {
-      HWY_UNROLL(32)
-      for (int j = 0; j < KH * KW * C; ++j) held[j] = hn::Set(d, wc[j]);
-    }
-    HWY_UNROLL(32)
-    for (int i = 0; i < kRows; ++i) {
-      const ptrdiff_t ih = s.ih0 + i;
-      if (!kRowsInside && (ih < 0 || ih >= s.in_h)) continue;  // vertical padding: no taps
-      const float* row = plane + ih * s.in_w;
-      hn::Vec<D> x[V][KW];
-      if constexpr (Plan::kShift) {
-        hn::Vec<D> base[V + 1];
-        HWY_UNROLL(16)
-        for (int l = 0; l <= V; ++l)
-          base[l] = LoadAt<KW, SW, V, kBorder>(d, row, s.c0 + Plan::Offset(l), l, masks);
-        HWY_UNROLL(16)
-        for (int v = 0; v < V; ++v) {
-          x[v][0] = base[v];
-          Shifts(d, base[v + 1], base[v], x[v], std::make_index_sequence<KW - 1>());
-        }
-      } else {
-        HWY_UNROLL(16)
-        for (int l = 0; l < Plan::kLoads; ++l)
-          x[l % V][l / V] = LoadAt<KW, SW, V, kBorder>(d, row, s.c0 + Plan::Offset(l), l, masks);
-      }
-      HWY_UNROLL(32)
-      for (int t = 0; t < T; ++t) {
-        const int kh = i - t * SH;
-        if (kh < 0 || kh >= KH) continue;  // compile time after unrolling
-        HWY_UNROLL(16)
-        for (int kw = 0; kw < KW; ++kw) {
-          HWY_UNROLL(16)
-          for (int c = 0; c < C; ++c) {
-            const int j = (kh * KW + kw) * C + c;
-            const hn::Vec<D> wv = kHold ? held[kHold ? j : 0] : hn::Set(d, wc[j]);
-            HWY_UNROLL(16)
-            for (int v = 0; v < V; ++v) {
-              if (kSplit && (kh & 1)) {
-                odd[c][t][v] = hn::MulAdd(wv, x[v][kw], odd[c][t][v]);
-              } else {
-                acc[c][t][v] = hn::MulAdd(wv, x[v][kw], acc[c][t][v]);
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-}
 
 // Where one tile's outputs go: channels [c_begin, c_end) of the C block,
 // the first `rows` of its T rows, `valid` columns from ow0.
@@ -373,21 +318,208 @@ HWY_INLINE void Store(D d, const internal::KernelContext& ctx, const Sink& k,
   }
 }
 
+// Row stores (kStoreRows, Strips): the epilogue of one run of strips, set up
+// once per run rather than per strip: each block channel's output row oh0
+// (column 0; null when the channel is not stored), its bias, and the clamp
+// bounds that are finite. Read from this local copy, the row stores inside
+// the unrolled tile do not make GCC reload ctx and recompute the channel's
+// address after each store (it cannot prove that the output does not alias
+// ctx).
+template <int C>
+struct Epilogue {
+  float* out[C];
+  float bias[C];
+  int64_t out_w, rows;
+  float lo, hi;
+  bool clamp_lo, clamp_hi;
+  Epilogue(const internal::KernelContext& ctx, const Sink& k, float* output)
+      : out_w(ctx.out_w),
+        rows(k.rows),
+        lo(ctx.clamp_min),
+        hi(ctx.clamp_max),
+        clamp_lo(ctx.clamp_min > -std::numeric_limits<float>::infinity()),
+        clamp_hi(ctx.clamp_max < std::numeric_limits<float>::infinity()) {
+    const int64_t plane = ctx.out_h * ctx.out_w;
+    for (int c = 0; c < C; ++c) {
+      const bool stored = c >= k.c_begin && c < k.c_end;
+      const int64_t co = k.co_abs + c;
+      out[c] = stored ? output +
+                            (k.n * ctx.params.out_channels + internal::OutputChannel(ctx, co)) *
+                                plane +
+                            k.oh0 * ctx.out_w
+                      : nullptr;
+      bias[c] = ctx.bias && stored ? ctx.bias[co] : 0.0f;
+    }
+  }
+};
+
+// As InitBias below, from the Epilogue.
+template <int C, int T, int V, class D>
+HWY_INLINE void InitBias(D d, const Epilogue<C>& e, hn::Vec<D> (&acc)[C][T][V]) {
+  HWY_UNROLL(16)
+  for (int c = 0; c < C; ++c) {
+    const hn::Vec<D> b = hn::Set(d, e.bias[c]);
+    HWY_UNROLL(32)
+    for (int t = 0; t < T; ++t) {
+      HWY_UNROLL(16)
+      for (int v = 0; v < V; ++v) acc[c][t][v] = b;
+    }
+  }
+}
+
+// Stores output row t of the tile (if t < rows): `valid` outputs from column
+// ow0. kFullWidth: all V·N outputs are inside the output row (interior
+// strips), so no per-vector tail test. kClamp: at least one bound is finite.
+template <int C, int T, int V, bool kFullWidth, bool kClamp, class D>
+HWY_INLINE void StoreRow(D d, const Epilogue<C>& e, int t, int64_t ow0, int64_t valid,
+                         hn::Vec<D> (&acc)[C][T][V]) {
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  if (t >= e.rows) return;
+  HWY_UNROLL(16)
+  for (int c = 0; c < C; ++c) {
+    if (e.out[c] == nullptr) continue;
+    float* HWY_RESTRICT out = e.out[c] + t * e.out_w + ow0;
+    HWY_UNROLL(16)
+    for (int v = 0; v < V; ++v) {
+      hn::Vec<D> y = acc[c][t][v];
+      if (kClamp && e.clamp_lo) y = hn::Max(y, hn::Set(d, e.lo));
+      if (kClamp && e.clamp_hi) y = hn::Min(y, hn::Set(d, e.hi));
+      const int64_t left = valid - v * N;
+      if (kFullWidth || left >= N) {
+        hn::StoreU(y, d, out + v * N);
+      } else if (left > 0) {
+        hn::BlendedStore(y, hn::FirstN(d, static_cast<size_t>(left)), d, out + v * N);
+      }
+    }
+  }
+}
+
+// acc[c][t][v] += sum over ci, kh, kw of w[ci][kh][kw][c] * x(row t·SH + kh, kw, v).
+// kRowsInside: every input row of the tile lies inside the input (no
+// per-row test). The weights are held in registers where they fit beside the
+// tile (WeightsInRegisters), else broadcast per use from the packed block.
+//
+// kStoreRows (the tile reads one input channel: depthwise, s.ci == 1): each
+// output row is finished (odd rows added) and stored by StoreRow as soon as
+// its last input row t·SH + KH − 1 has been read, instead of all T rows after
+// the last input row. Measured on dw_3x3_112 (AVX3): see Strips.
+template <int KH, int KW, int SH, int SW, int C, int T, int V, bool kBorder, bool kRowsInside,
+          bool kStoreRows, bool kClamp, class D>
+HWY_INLINE void Accumulate(D d, const Source& s, hn::Vec<D> (&acc)[C][T][V],
+                           hn::Vec<D> (&odd)[C][T][V], const Epilogue<C>* e, int64_t ow0,
+                           int64_t valid) {
+  constexpr bool kSplit = SplitKernelRows<KH, KW, SW, C, T, V, D>();
+  using Plan = LoadPlan<KW, SW, V, D>;
+  constexpr int kRows = (T - 1) * SH + KH;
+  constexpr bool kHold = WeightsInRegisters<KH, KW, SW, C, T, V, D>();
+  const StripMasks<KW, SW, V, kBorder, D> masks(d, s.c0, s.in_w);
+  (void)e;
+  (void)ow0;
+  (void)valid;
+  const int64_t channels = kStoreRows ? 1 : s.ci;  // kStoreRows: s.ci == 1
+  HWY_UNROLL(1)
+  for (int64_t ci = 0; ci < channels; ++ci) {
+    const float* HWY_RESTRICT plane = s.in + ci * s.in_plane;
+    const float* HWY_RESTRICT wc = s.w + ci * (KH * KW * C);
+    hn::Vec<D> held[kHold ? KH * KW * C : 1];
+    if constexpr (kHold) {
+      HWY_UNROLL(32)
+      for (int j = 0; j < KH * KW * C; ++j) held[j] = hn::Set(d, wc[j]);
+    }
+    HWY_UNROLL(32)
+    for (int i = 0; i < kRows; ++i) {
+      const ptrdiff_t ih = s.ih0 + i;
+      // Vertical padding: no taps (but a row may still be finished below).
+      if (kRowsInside || (ih >= 0 && ih < s.in_h)) {
+        const float* row = plane + ih * s.in_w;
+        hn::Vec<D> x[V][KW];
+        if constexpr (Plan::kShift) {
+          hn::Vec<D> base[V + 1];
+          HWY_UNROLL(16)
+          for (int l = 0; l <= V; ++l)
+            base[l] = LoadAt<KW, SW, V, kBorder>(d, row, s.c0 + Plan::Offset(l), l, masks);
+          HWY_UNROLL(16)
+          for (int v = 0; v < V; ++v) {
+            x[v][0] = base[v];
+            Shifts(d, base[v + 1], base[v], x[v], std::make_index_sequence<KW - 1>());
+          }
+        } else {
+          HWY_UNROLL(16)
+          for (int l = 0; l < Plan::kLoads; ++l)
+            x[l % V][l / V] = LoadAt<KW, SW, V, kBorder>(d, row, s.c0 + Plan::Offset(l), l, masks);
+        }
+        HWY_UNROLL(32)
+        for (int t = 0; t < T; ++t) {
+          const int kh = i - t * SH;
+          if (kh < 0 || kh >= KH) continue;  // compile time after unrolling
+          HWY_UNROLL(16)
+          for (int kw = 0; kw < KW; ++kw) {
+            HWY_UNROLL(16)
+            for (int c = 0; c < C; ++c) {
+              const int j = (kh * KW + kw) * C + c;
+              const hn::Vec<D> wv = kHold ? held[kHold ? j : 0] : hn::Set(d, wc[j]);
+              HWY_UNROLL(16)
+              for (int v = 0; v < V; ++v) {
+                if (kSplit && (kh & 1)) {
+                  odd[c][t][v] = hn::MulAdd(wv, x[v][kw], odd[c][t][v]);
+                } else {
+                  acc[c][t][v] = hn::MulAdd(wv, x[v][kw], acc[c][t][v]);
+                }
+              }
+            }
+          }
+        }
+      }
+      if constexpr (kStoreRows) {
+        // Output row t is complete once input row t·SH + KH − 1 is read
+        // (compile time after unrolling).
+        const int done = i - (KH - 1);
+        if (done >= 0 && done % SH == 0 && done / SH < T) {
+          const int t = done / SH;
+          if constexpr (kSplit) {
+            HWY_UNROLL(16)
+            for (int v = 0; v < V; ++v) acc[0][t][v] = hn::Add(acc[0][t][v], odd[0][t][v]);
+          }
+          StoreRow<C, T, V, !kBorder, kClamp>(d, *e, t, ow0, valid, acc);
+        }
+      }
+    }
+  }
+}
+
 // Strips [ow_begin, ow_end) (steps of Δ) of the tile's T output rows, all of
 // one kind: interior (kBorder false) or bounded loads; the loop is inside
 // the out-of-line function so that the row set-up is paid once per run of
 // strips, not per strip.
+//
+// kStoreRows (depthwise 3×3, DwconvTile): each output row is stored as soon
+// as it is finished (Accumulate), from an Epilogue set up once per run, with
+// one loop per clamp mode. Measured on dw_3x3_112 (AVX3, thread CPU time, a
+// throwaway harness calling DwconvTile on 16-byte-aligned buffers as in
+// `convgen bench`; 64-byte-aligned in brackets), GFLOP/s:
+//   h8, T stores after the strip's last input row (before)   60–63 (65–68)
+//   h8, Epilogue + clamp loops, stores at the end             68
+//   h8, rows stored as they finish                            68–69 (72–73)
+//   h14, stores at the end (14 accumulators live to the end)  59    (65)
+//   h14, rows stored as they finish                           71–74 (77–79)
+// The per-strip epilogue had been reloading ctx after every store and, with
+// the clamp decided per row, GCC if-converted it into a broadcast + max + min
+// per vector. With rows stored as they finish GCC sinks each output row's 9
+// FMAs next to its store, so only ~3 rows of shifted inputs and the 9
+// weights are live and the tile can grow to 14 rows (2 of 16 input rows
+// re-read instead of 2 of 10) without spills of accumulators.
 template <int KH, int KW, int SH, int SW, int C, int T, int V, bool kBorder, bool kRowsInside,
-          class D>
-HWY_NOINLINE void Strips(D d, const internal::KernelContext& ctx, Source s, Sink k,
-                         int64_t ow_begin, int64_t ow_end, float* output) {
+          bool kClamp, class D>
+HWY_INLINE void RowStoreStrips(D d, const Epilogue<C>& e, const internal::KernelContext& ctx,
+                               Source s, int64_t ow_begin, int64_t ow_end) {
   const int64_t delta = V * static_cast<int64_t>(hn::Lanes(d));
+  const int64_t out_w = ctx.out_w;
+  const ptrdiff_t pad_w = static_cast<ptrdiff_t>(ctx.params.pad_w);
   for (int64_t ow0 = ow_begin; ow0 < ow_end; ow0 += delta) {
-    s.c0 = ow0 * SW - ctx.params.pad_w;
-    k.ow0 = ow0;
-    k.valid = std::min(delta, ctx.out_w - ow0);
+    s.c0 = ow0 * SW - pad_w;
+    const int64_t valid = std::min(delta, out_w - ow0);
     hn::Vec<D> acc[C][T][V], odd[C][T][V];
-    InitBias<C, T, V>(d, ctx, k, acc);
+    InitBias<C, T, V>(d, e, acc);
     constexpr bool kSplit = SplitKernelRows<KH, KW, SW, C, T, V, D>();
     if constexpr (kSplit) {
       HWY_UNROLL(32)
@@ -396,15 +528,51 @@ HWY_NOINLINE void Strips(D d, const internal::KernelContext& ctx, Source s, Sink
         for (int v = 0; v < V; ++v) odd[0][t][v] = hn::Zero(d);
       }
     }
-    Accumulate<KH, KW, SH, SW, C, T, V, kBorder, kRowsInside>(d, s, acc, odd);
-    if constexpr (kSplit) {
-      HWY_UNROLL(32)
-      for (int t = 0; t < T; ++t) {
-        HWY_UNROLL(16)
-        for (int v = 0; v < V; ++v) acc[0][t][v] = hn::Add(acc[0][t][v], odd[0][t][v]);
-      }
+    Accumulate<KH, KW, SH, SW, C, T, V, kBorder, kRowsInside, true, kClamp>(d, s, acc, odd, &e,
+                                                                           ow0, valid);
+  }
+}
+
+template <int KH, int KW, int SH, int SW, int C, int T, int V, bool kBorder, bool kRowsInside,
+          bool kStoreRows, class D>
+HWY_NOINLINE void Strips(D d, const internal::KernelContext& ctx, Source s, Sink k,
+                         int64_t ow_begin, int64_t ow_end, float* output) {
+  if constexpr (kStoreRows) {
+    const Epilogue<C> e(ctx, k, output);
+    if (e.clamp_lo || e.clamp_hi) {
+      RowStoreStrips<KH, KW, SH, SW, C, T, V, kBorder, kRowsInside, true>(d, e, ctx, s,
+                                                                           ow_begin, ow_end);
+    } else {
+      RowStoreStrips<KH, KW, SH, SW, C, T, V, kBorder, kRowsInside, false>(d, e, ctx, s,
+                                                                            ow_begin, ow_end);
     }
-    Store<C, T, V, !kBorder>(d, ctx, k, acc, output);
+  } else {
+    const int64_t delta = V * static_cast<int64_t>(hn::Lanes(d));
+    for (int64_t ow0 = ow_begin; ow0 < ow_end; ow0 += delta) {
+      s.c0 = ow0 * SW - ctx.params.pad_w;
+      k.ow0 = ow0;
+      k.valid = std::min(delta, ctx.out_w - ow0);
+      hn::Vec<D> acc[C][T][V], odd[C][T][V];
+      InitBias<C, T, V>(d, ctx, k, acc);
+      constexpr bool kSplit = SplitKernelRows<KH, KW, SW, C, T, V, D>();
+      if constexpr (kSplit) {
+        HWY_UNROLL(32)
+        for (int t = 0; t < T; ++t) {
+          HWY_UNROLL(16)
+          for (int v = 0; v < V; ++v) odd[0][t][v] = hn::Zero(d);
+        }
+      }
+      Accumulate<KH, KW, SH, SW, C, T, V, kBorder, kRowsInside, false, false>(
+          d, s, acc, odd, static_cast<const Epilogue<C>*>(nullptr), ow0, k.valid);
+      if constexpr (kSplit) {
+        HWY_UNROLL(32)
+        for (int t = 0; t < T; ++t) {
+          HWY_UNROLL(16)
+          for (int v = 0; v < V; ++v) acc[0][t][v] = hn::Add(acc[0][t][v], odd[0][t][v]);
+        }
+      }
+      Store<C, T, V, !kBorder>(d, ctx, k, acc, output);
+    }
   }
 }
 
@@ -412,7 +580,8 @@ HWY_NOINLINE void Strips(D d, const internal::KernelContext& ctx, Source s, Sink
 // contiguous run) on full vectors with plain loads, border strips masked,
 // a tail of <= Δ/2 outputs on half vectors. Interior rows (every input row
 // of the tile inside the input) skip the per-row test.
-template <int KH, int KW, int SH, int SW, int C, int T, int V, class D>
+// kStoreRows: see Accumulate (one input channel per tile only).
+template <int KH, int KW, int SH, int SW, int C, int T, int V, bool kStoreRows = false, class D>
 HWY_INLINE void RowOfStrips(D d, const internal::KernelContext& ctx, const Source& s,
                             const Sink& k, float* output) {
   const Conv2dParams& p = ctx.params;
@@ -438,19 +607,21 @@ HWY_INLINE void RowOfStrips(D d, const internal::KernelContext& ctx, const Sourc
   auto border = [&](int64_t j) {
     const int64_t ow0 = j * delta;
     if (kHalfTail && 2 * (out_w - ow0) <= delta) {
-      Strips<KH, KW, SH, SW, C, T, V, true, false>(DHalf(), ctx, s, k, ow0, out_w, output);
+      Strips<KH, KW, SH, SW, C, T, V, true, false, kStoreRows>(DHalf(), ctx, s, k, ow0, out_w,
+                                                               output);
     } else {
-      Strips<KH, KW, SH, SW, C, T, V, true, false>(d, ctx, s, k, ow0, ow0 + delta, output);
+      Strips<KH, KW, SH, SW, C, T, V, true, false, kStoreRows>(d, ctx, s, k, ow0, ow0 + delta,
+                                                               output);
     }
   };
   for (int64_t j = 0; j < first; ++j) border(j);
   if (last > first) {
     if (rows_inside) {
-      Strips<KH, KW, SH, SW, C, T, V, false, true>(d, ctx, s, k, first * delta, last * delta,
-                                                   output);
+      Strips<KH, KW, SH, SW, C, T, V, false, true, kStoreRows>(d, ctx, s, k, first * delta,
+                                                               last * delta, output);
     } else {
-      Strips<KH, KW, SH, SW, C, T, V, false, false>(d, ctx, s, k, first * delta, last * delta,
-                                                    output);
+      Strips<KH, KW, SH, SW, C, T, V, false, false, kStoreRows>(d, ctx, s, k, first * delta,
+                                                                last * delta, output);
     }
   }
   for (int64_t j = last; j < strips; ++j) border(j);
@@ -478,6 +649,16 @@ void DwconvTile(D d, const internal::KernelContext& ctx, const internal::Tile& t
   k.n = t.n;
   k.c_begin = 0;
   k.c_end = 1;
+  // Rows stored as they finish (rowtile::Strips) on stride 1 where the
+  // weights are held in registers (3×3 on AVX3). Where they are not (5×5,
+  // and every AVX2/SSE4 tile), GCC keeps the shifted vectors of KH input
+  // rows live to sink each output row's FMAs next to its store, and spills:
+  // 5×5 s1 (AVX3 4x1v, 64 channels 56×56) ran 68.5 against 73.5 GFLOP/s with
+  // the rows stored after the strip's last input row. 3×3 stride 2 (AVX3
+  // 4x1v): 19.5 → 23 on 112 → 56 but 19–20 → 17–18.5 on 56 → 28 and
+  // 28 → 14, so left as it was.
+  constexpr bool kStoreRows =
+      SH == 1 && SW == 1 && rowtile::WeightsInRegisters<KH, KW, SW, 1, T, V, D>();
   for (int64_t g = t.g_begin; g < t.g_end; ++g) {
     s.in = input + (t.n * p.in_channels + g) * s.in_plane;
     for (int64_t j = t.co_begin; j < t.co_end; ++j) {
@@ -487,7 +668,7 @@ void DwconvTile(D d, const internal::KernelContext& ctx, const internal::Tile& t
         k.oh0 = oh0;
         k.rows = std::min<int64_t>(T, t.oh_end - oh0);
         s.ih0 = oh0 * SH - p.pad_h;
-        rowtile::RowOfStrips<KH, KW, SH, SW, 1, T, V>(d, ctx, s, k, output);
+        rowtile::RowOfStrips<KH, KW, SH, SW, 1, T, V, kStoreRows>(d, ctx, s, k, output);
       }
     }
   }
