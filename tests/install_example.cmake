@@ -8,5 +8,6 @@ add_test(NAME install_and_link_example
     -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
     -DPREFIX=${CONVGEN_EXAMPLE_PREFIX}
     -DGENERATOR=${CMAKE_GENERATOR}
+    "-DSANITIZE=${_convgen_san_link}"
     -P ${CMAKE_CURRENT_SOURCE_DIR}/scripts/install_example.cmake)
 set_tests_properties(install_and_link_example PROPERTIES TIMEOUT 300)

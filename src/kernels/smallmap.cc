@@ -112,6 +112,32 @@ constexpr size_t kWideVV = 2, kWideMaxP = 6, kNarrowRows = 2, kNarrowMaxP2 = 3;
 constexpr size_t kHalfVV = 1, kHalfCap = kBandLanes;
 #endif
 
+// One tap of a segment: acc[px][v] += w[v] * pixel px, where the pixels of a
+// two-row tile are row[off + q] (px = q) and row2[off + q] (px = P2 + q).
+// Written as a loop over the tile's rows, then pixels: the equivalent single
+// loop over px with `(px < P2 ? row : row2)[off + px % P2]` was miscompiled
+// by GCC 12 at -O1/-O2 once UBSan's integer checks were on (-fsanitize=shift,
+// signed-integer-overflow, ...; every second-row pixel read the last pixel's
+// input: found by tools/ci_reliability.sh's ASan+UBSan run of the kernel
+// tests, reproduced with -fsanitize=shift alone; we found no undefined
+// behaviour in the source, so we take it for a compiler bug and avoid the
+// pattern).
+template <size_t P2, size_t VV, size_t kRows, class D, class V>
+HWY_INLINE void SmallmapTap(D d, V* HWY_RESTRICT acc, const V* wv, const float* row,
+                            const float* row2, int64_t off) {
+  HWY_UNROLL(2)
+  for (size_t r = 0; r < kRows; ++r) {
+    const float* src = (r == 0 ? row : row2) + off;
+    HWY_UNROLL(16)
+    for (size_t q = 0; q < P2; ++q) {
+      const V x = hn::Set(d, src[q]);
+      HWY_UNROLL(4)
+      for (size_t v = 0; v < VV; ++v)
+        acc[(r * P2 + q) * VV + v] = hn::MulAdd(wv[v], x, acc[(r * P2 + q) * VV + v]);
+    }
+  }
+}
+
 // KW > 0: the kernel width is a compile-time constant and the kernel
 // columns of one kernel row are unrolled, their band offsets computed once
 // per segment (see the header: AVX2 tap loop); KW = 0: any width, one
@@ -132,18 +158,12 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
   // loops around 14 FMAs (mb_pw_14: 74 -> see header).
   const bool pointwise = KW == 0 && kw == 1 && a.nky == 1;
   for (int64_t c = 0; pointwise && c < a.cig; ++c) {
-    const float* HWY_RESTRICT src = a.band + c * a.band_chan;
-    const float* HWY_RESTRICT src2 = src + (kRows > 1 ? a.band_pair : 0);
+    const float* src = a.band + c * a.band_chan;
     const float* HWY_RESTRICT wk = a.w + c * a.w_chan;
     V wv[VV];
     HWY_UNROLL(4)
     for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + v * N);
-    HWY_UNROLL(16)
-    for (size_t px = 0; px < P; ++px) {
-      const V x = hn::Set(d, (px < P2 ? src : src2)[px % P2]);
-      HWY_UNROLL(4)
-      for (size_t v = 0; v < VV; ++v) acc[px * VV + v] = hn::MulAdd(wv[v], x, acc[px * VV + v]);
-    }
+    SmallmapTap<P2, VV, kRows>(d, acc, wv, src, kRows > 1 ? src + a.band_pair : src, 0);
   }
   if constexpr (KW > 0) {
     int64_t off[KW];
@@ -155,30 +175,23 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
     }
     for (int64_t c = 0; c < a.cig; ++c) {
       for (int64_t ky = 0; ky < a.nky; ++ky) {
-        const float* HWY_RESTRICT row = a.band + c * a.band_chan + ky * a.band_row;
-        const float* HWY_RESTRICT row2 = row + (kRows > 1 ? a.band_pair : 0);
+        const float* row = a.band + c * a.band_chan + ky * a.band_row;
+        const float* row2 = kRows > 1 ? row + a.band_pair : row;
         const float* HWY_RESTRICT wk = a.w + c * a.w_chan + ky * a.w_row;
         HWY_UNROLL(16)
         for (size_t kx = 0; kx < KW; ++kx) {
           V wv[VV];
           HWY_UNROLL(4)
           for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kSmallmapBlock + v * N);
-          HWY_UNROLL(16)
-          for (size_t px = 0; px < P; ++px) {
-            const V x =
-                hn::Set(d, (px < P2 ? row : row2)[off[kx] + static_cast<int64_t>(px % P2)]);
-            HWY_UNROLL(4)
-            for (size_t v = 0; v < VV; ++v)
-              acc[px * VV + v] = hn::MulAdd(wv[v], x, acc[px * VV + v]);
-          }
+          SmallmapTap<P2, VV, kRows>(d, acc, wv, row, row2, off[kx]);
         }
       }
     }
   }
   for (int64_t c = 0; KW == 0 && !pointwise && c < a.cig; ++c) {
     for (int64_t ky = 0; ky < a.nky; ++ky) {
-      const float* HWY_RESTRICT row = a.band + c * a.band_chan + ky * a.band_row;
-      const float* HWY_RESTRICT row2 = row + (kRows > 1 ? a.band_pair : 0);
+      const float* row = a.band + c * a.band_chan + ky * a.band_row;
+      const float* row2 = kRows > 1 ? row + a.band_pair : row;
       const float* HWY_RESTRICT wk = a.w + c * a.w_chan + ky * a.w_row;
       TapColumnWalker walk(*a.steps);
       for (int64_t kx = 0; kx < kw; ++kx, wk += kSmallmapBlock) {
@@ -187,13 +200,7 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
         V wv[VV];
         HWY_UNROLL(4)
         for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + v * N);
-        HWY_UNROLL(16)
-        for (size_t px = 0; px < P; ++px) {
-          const V x = hn::Set(d, (px < P2 ? row : row2)[off + static_cast<int64_t>(px % P2)]);
-          HWY_UNROLL(4)
-          for (size_t v = 0; v < VV; ++v)
-            acc[px * VV + v] = hn::MulAdd(wv[v], x, acc[px * VV + v]);
-        }
+        SmallmapTap<P2, VV, kRows>(d, acc, wv, row, row2, off);
       }
     }
   }
@@ -209,10 +216,12 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
                 tile + px * VV * N + v * N);
   }
   for (int64_t ch = 0; ch < a.channels; ++ch) {
-    float* HWY_RESTRICT dst = a.out[ch];
-    HWY_UNROLL(16)
-    for (size_t px = 0; px < P; ++px)
-      dst[(px < P2 ? 0 : a.out_pair) + static_cast<int64_t>(px % P2)] = tile[px * VV * N + ch];
+    HWY_UNROLL(2)
+    for (size_t r = 0; r < kRows; ++r) {
+      float* HWY_RESTRICT dst = a.out[ch] + (r == 0 ? 0 : a.out_pair);
+      HWY_UNROLL(16)
+      for (size_t q = 0; q < P2; ++q) dst[q] = tile[(r * P2 + q) * VV * N + ch];
+    }
   }
 }
 

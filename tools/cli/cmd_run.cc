@@ -5,6 +5,8 @@
 //
 // Every check happens before the output is written, and the output is written
 // atomically (npy.h): an error leaves no output file and no temporary file.
+#include <hwy/aligned_allocator.h>
+
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -130,13 +132,22 @@ void Run(const RunArgs& args) {
                           args.bias.empty() ? nullptr : bias.data.data(), options,
                           &plan);
   if (!s.ok()) Fail(s.ToString());
-  std::vector<float> output(static_cast<size_t>(p.output_elements()));
-  s = plan->Run(input.data.data(), output.data());
+  // Allocated without throwing (malloc-backed, null on failure): an output a
+  // valid descriptor declares can still be too large for this machine
+  // (mb1ic1ih1iw1oc1kh1ph2097152: 64 TiB), which is a one-line error, and
+  // sanitizer builds abort on a failing operator new instead of throwing.
+  const int64_t out_elements = p.output_elements();
+  hwy::AlignedFreeUniquePtr<float[]> output =
+      hwy::AllocateAligned<float>(static_cast<size_t>(out_elements));
+  if (!output)
+    Fail("cannot allocate " + std::to_string(out_elements * int64_t{sizeof(float)}) +
+         " bytes for the output");
+  s = plan->Run(input.data.data(), output.get());
   if (!s.ok()) Fail(s.ToString());
 
   const std::vector<int64_t> out_shape = {p.batch, p.out_channels, p.out_height(),
                                           p.out_width()};
-  s = tools::WriteNpyAtomic(args.output, out_shape, output.data());
+  s = tools::WriteNpyAtomic(args.output, out_shape, output.get());
   if (!s.ok()) Fail("--output: " + s.message());
   std::printf("wrote %s %s (kernel %s, target %s)\n", args.output.c_str(),
               tools::ShapeToString(out_shape).c_str(), plan->kernel_name().c_str(),
