@@ -45,6 +45,18 @@ if(NOT _convgen_san STREQUAL "")
   endif()
   set(_convgen_san_flags -fsanitize=${_convgen_san} -fno-omit-frame-pointer
                          -fno-sanitize-recover=all)
+  # -O1 and line tables only: instrumented Highway TUs are slow to compile.
+  # One generated kernel TU (gen_kernels_3.cc, 4 targets), CPU seconds on
+  # this machine: g++ -O2 -g ASan+UBSan 193 s, g++ -O1 -g1 10 s; clang -O1
+  # -gline-tables-only ASan 34 s, ASan+UBSan 131-179 s (clang's UBSan on
+  # Highway's templates is the cost, see CONVGEN_FUZZ_KERNELS_UBSAN below).
+  # -O1 keeps ASan's reports exact and the stack traces complete (file:line).
+  # These come after CMAKE_CXX_FLAGS_<CONFIG>, so they win over -O2/-O3 -g.
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    list(APPEND _convgen_san_flags -O1 -gline-tables-only)
+  else()
+    list(APPEND _convgen_san_flags -O1 -g1)
+  endif()
   add_compile_options(${_convgen_san_flags})
   # fuzzer-no-link is a compile-time flag; link only the runtimes.
   string(REPLACE ",fuzzer-no-link" "" _convgen_san_link "${_convgen_san}")
@@ -70,3 +82,22 @@ if(NOT _convgen_san STREQUAL "")
   endif()
   message(STATUS "convgen: sanitizers ${_convgen_san} on every target")
 endif()
+
+# Fuzz builds (clang): UBSan off in the kernel TUs (generated and
+# hand-written Highway families) unless CONVGEN_FUZZ_KERNELS_UBSAN=ON. With it
+# a clang build of the library takes ~4x longer (above), and the kernels'
+# UBSan coverage comes from the g++ ASan+UBSan build of the whole test suite
+# (every kernel x target x edge matrix). ASan and coverage stay on everywhere:
+# fuzz_plan still catches any out-of-bounds access of a kernel it runs.
+option(CONVGEN_FUZZ_KERNELS_UBSAN "Fuzz builds: UBSan in the kernel TUs too" OFF)
+function(convgen_fuzz_kernel_flags target)
+  if(NOT CONVGEN_BUILD_FUZZERS OR CONVGEN_FUZZ_KERNELS_UBSAN)
+    return()
+  endif()
+  get_target_property(_srcs ${target} SOURCES)
+  foreach(_src ${_srcs})
+    if(_src MATCHES "gen_kernels_[0-9]+\\.cc$" OR _src MATCHES "src/kernels/[^/]+\\.cc$")
+      set_property(SOURCE ${_src} APPEND PROPERTY COMPILE_OPTIONS -fno-sanitize=undefined)
+    endif()
+  endforeach()
+endfunction()

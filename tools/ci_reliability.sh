@@ -121,7 +121,9 @@ part_fuzz() {
   local rc=0 detail="" name
   # Seeds and past crashes first (seconds).
   (cd "$root/$dir" && ctest --output-on-failure -R '^fuzz_') >"$log_dir/fuzz.seeds.log" 2>&1 || rc=1
-  for bin in "$root/$dir"/fuzz/fuzz_*; do
+  # The fuzzers run JOBS at a time (each is single-threaded).
+  local bins=("$root/$dir"/fuzz/fuzz_*) pids=() names=() i
+  for bin in "${bins[@]}"; do
     name=${bin##*/fuzz_}
     local corpus="$root/$dir/corpus/$name" artifacts="$root/$dir/artifacts/$name/"
     mkdir -p "$corpus" "$artifacts"
@@ -132,15 +134,24 @@ part_fuzz() {
     # hostile header declares is a finding, not a slow run.
     "$bin" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 -malloc_limit_mb=2048 \
       -timeout=30 -print_final_stats=1 -artifact_prefix="$artifacts" "${dict[@]}" \
-      "$corpus" "$root/fuzz/corpus/$name" >"$log_dir/fuzz.$name.log" 2>&1
-    local frc=$?
-    local runs
-    runs=$(grep -E '^stat::number_of_executed_units' "$log_dir/fuzz.$name.log" | awk '{print $2}')
-    if [ $frc -ne 0 ]; then
-      rc=1
-      grep -E 'ERROR|fuzz_|SUMMARY|Test unit written' "$log_dir/fuzz.$name.log" | head -n 8
+      "$corpus" "$root/fuzz/corpus/$name" >"$log_dir/fuzz.$name.log" 2>&1 &
+    pids+=($!)
+    names+=("$name")
+    if [ ${#pids[@]} -ge "$JOBS" ] || [ "$bin" = "${bins[-1]}" ]; then
+      for i in "${!pids[@]}"; do
+        wait "${pids[$i]}"
+        local frc=$? runs
+        name=${names[$i]}
+        runs=$(grep -E '^stat::number_of_executed_units' "$log_dir/fuzz.$name.log" | awk '{print $2}')
+        if [ $frc -ne 0 ]; then
+          rc=1
+          grep -E 'ERROR|fuzz_|SUMMARY|Test unit written' "$log_dir/fuzz.$name.log" | head -n 8
+        fi
+        detail+="$name=${runs:-?} runs$([ $frc -ne 0 ] && echo ' CRASH') "
+      done
+      pids=()
+      names=()
     fi
-    detail+="$name=${runs:-?} runs$([ $frc -ne 0 ] && echo ' CRASH') "
   done
   report fuzz "$t0" $rc "$detail(${FUZZ_SECONDS}s each; artifacts in $dir/artifacts)"
 }
