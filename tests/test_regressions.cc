@@ -198,7 +198,8 @@ TEST_CASE("run reports a scratch allocation failure instead of crashing", "[regr
 #if CONVGEN_TEST_WISDOM
 // Fixed: src/wisdom.cc, FormatWisdom(): src/wisdom.h promises ParseWisdom(
 // FormatWisdom(e)) == e, but (found by fuzz/fuzz_wisdom.cc; inputs in
-// fuzz/regressions/wisdom-open/) it used to break it:
+// fuzz/regressions/wisdom/, replayed by the fuzz build's CTest) it used to
+// break it:
 //  - a quoted value holding a space or tab (date="a b"; also target,
 //    kernel, version) is accepted by ParseWisdom and written back unquoted,
 //    so the written file does not parse ("field 'b' is not key=value");
@@ -227,6 +228,23 @@ TEST_CASE("wisdom round trip keeps quoted values with spaces and large gflops",
     CHECK(again[0].kernel == first[0].kernel);
     CHECK(again[0].gflops == Approx(first[0].gflops).epsilon(1e-9));
   }
+}
+
+// Fixed: src/wisdom.cc, SplitFields(): an unquoted value with a '"' inside it
+// (version=0.1"x") was accepted, and FormatWisdom, which drops quotes, wrote
+// back a different value (found by tools/ci_reliability.sh's 60 s fuzz run:
+// fuzz/regressions/wisdom/quote-inside-value). Now refused, naming the key.
+TEST_CASE("wisdom refuses a quote inside an unquoted value", "[regression]") {
+  using convgen::internal::ParseWisdom;
+  using convgen::internal::WisdomEntry;
+  std::vector<WisdomEntry> entries;
+  const convgen::Status s = ParseWisdom(
+      "convgen-wisdom 1\ndesc=mb1ic1ih1oc1kh1 target=AVX3 kernel=k version=0.1\"x\"\n", "in",
+      &entries);
+  CHECK_FALSE(s.ok());
+  CHECK(s.message().find("in:") != std::string::npos);
+  CHECK(s.message().find("version") != std::string::npos);
+  CHECK(entries.empty());
 }
 #endif
 
