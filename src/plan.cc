@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "checked_math.h"
 #include "convgen/descriptor.h"
 #include "kernel.h"
 #include "targets.h"
@@ -289,6 +290,13 @@ Status Plan::Create(const Conv2dParams& params, const float* weights, const floa
   ctx.clamp_max = options.clamp_max;
   ctx.shuffle_groups = options.shuffle_groups > 1 ? options.shuffle_groups : 1;
   impl->scratch_floats = impl->kernel->scratch_floats(params);
+  // Each kernel's scratch is bounded by its applies() (e.g. BandApplies);
+  // checked here too, so that no later size computation can overflow.
+  if (impl->scratch_floats < 0 ||
+      impl->scratch_floats > internal::kMaxTensorBytes / int64_t{sizeof(float)})
+    return OutOfRange("kernel " + std::string(impl->kernel->name) + " needs " +
+                      std::to_string(impl->scratch_floats) +
+                      " floats of scratch, more than the 2^47-byte address space");
   impl->tiles = MakeTiles(params, ctx.out_h, ctx.out_w, std::max(1, impl->kernel->r), impl->threads);
 
   if (Verbose()) std::fputs(impl->log.c_str(), stderr);

@@ -68,13 +68,17 @@ Status SplitFields(const std::string& line, const std::string& where,
       const size_t end = line.find_first_of(" \t", i);
       value = line.substr(i, end == std::string::npos ? std::string::npos : end - i);
       i = end == std::string::npos ? line.size() : end;
-      // No value but a descriptor can carry a quote (FormatWisdom drops
-      // them, so a stray one would not survive a round trip: found by
-      // fuzz_wisdom, fuzz/regressions/wisdom/quote-inside-value); a desc may
-      // end in benchdnn's name n"...", which canonicalisation drops.
-      if (key != "desc" && value.find('"') != std::string::npos)
-        return InvalidArgument(where + ": value of " + key + " has a '\"' inside it");
     }
+    // No value but a descriptor can carry a quote or a control character
+    // (FormatWisdom drops quotes and line breaks, so a stray one would not
+    // survive a round trip: found by fuzz_wisdom, fuzz/regressions/wisdom/
+    // quote-inside-value and cr-inside-value); a desc may end in benchdnn's
+    // name n"...", which canonicalisation drops.
+    if (key != "desc")
+      for (char c : value)
+        if (c == '"' || (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f)
+          return InvalidArgument(where + ": value of " + key +
+                                 " has a quote or a control character inside it");
     for (const auto& f : *fields)
       if (f.first == key) return InvalidArgument(where + ": key " + key + " given twice");
     fields->emplace_back(key, value);

@@ -188,7 +188,7 @@ namespace {
 
 HWY_EXPORT(GenericTile);
 
-bool GenericApplies(const Conv2dParams&, std::string*) { return true; }
+bool GenericApplies(const Conv2dParams& p, std::string* why) { return BandApplies(p, why); }
 
 int64_t GenericPackedFloats(const Conv2dParams& p) { return BlockedWeightFloats(p, kGenericR); }
 

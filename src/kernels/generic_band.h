@@ -26,7 +26,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
+#include "checked_math.h"
 #include "convgen/conv2d.h"
 
 namespace convgen {
@@ -78,6 +80,33 @@ struct BandGeometry {
     return g;
   }
 };
+
+// Whether the band of BandGeometry::Make can be laid out for this problem.
+// The band de-interleaves each padded input row into stride_w phases of
+// row_len floats, so a stride wider than the padded row (valid: one output
+// column) makes it stride_w × 16 floats a row — with stride_w = 6.2e18
+// (fuzz_plan) that product overflowed int64. Such layers have a single
+// output column, where a band kernel has nothing to vectorise: they go to the
+// kernels that do not build a band.
+inline bool BandApplies(const Conv2dParams& p, std::string* why) {
+  if (p.stride_w > p.in_width + 2 * p.pad_w) {
+    if (why)
+      *why = "stride_w=" + std::to_string(p.stride_w) +
+             " exceeds the padded input width (one output column): no band";
+    return false;
+  }
+  // The band's size (two rows of slack for the channel padding), checked.
+  const int64_t row_len = RoundUp(p.out_width(), kBandLanes) +
+                          (p.kernel_w - 1) * p.dilation_w / p.stride_w;
+  int64_t floats = 0;
+  if (!CheckedProduct({p.stride_w, row_len, p.in_height, p.in_channels_per_group(), 2},
+                      &floats) ||
+      floats > kMaxTensorBytes / int64_t{sizeof(float)}) {
+    if (why) *why = "its input band would exceed the address space";
+    return false;
+  }
+  return true;
+}
 
 // The caller's NCHW input seen as a band of all its rows, for kernels that
 // read it in place (no horizontal padding, stride 1: no tap leaves its row).

@@ -412,7 +412,9 @@ namespace {
 
 HWY_EXPORT(SmallmapTile);
 
-bool SmallmapApplies(const Conv2dParams&, std::string*) { return true; }
+bool SmallmapApplies(const Conv2dParams& p, std::string* why) {
+  return (p.pad_w == 0 && p.stride_w == 1) || BandApplies(p, why);  // in place: no band
+}
 
 int64_t SmallmapPackedFloats(const Conv2dParams& p) {
   return BlockedWeightFloats(p, kSmallmapBlock);
