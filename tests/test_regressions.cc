@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "convgen/conv2d.h"
+#include "convgen/descriptor.h"
 #include "convgen/plan.h"
 #include "convgen/reference.h"
 #include "cost.h"
@@ -206,19 +207,11 @@ TEST_CASE("run reports a scratch allocation failure instead of crashing", "[regr
 // do not apply ("exceeds the padded input width") and another computes it.
 TEST_CASE("a stride wider than the padded input row runs on a kernel without a band",
           "[regression]") {
-  convgen::Conv2dParams p;
-  p.groups = 4;
-  p.in_channels = 16;
-  p.in_height = 3;
-  p.in_width = 24;
-  p.out_channels = 28;
-  p.kernel_h = 1;
-  p.kernel_w = 2;
-  p.stride_h = 3;
-  p.stride_w = 6164055725128548420;
-  p.pad_h = 4;
-  p.pad_w = 2;
-  p.dilation_h = 3;
+  convgen::LayerDesc layer;
+  REQUIRE(convgen::ParseDescriptor(
+              "g4mb1ic16ih3iw24oc28kh1kw2sh3sw6164055725128548420ph4pw2dh2dw0", &layer)
+              .ok());
+  const convgen::Conv2dParams& p = layer.params;
   REQUIRE(convgen::Validate(p).ok());
   REQUIRE(p.out_width() == 1);
   std::vector<float> x(static_cast<size_t>(p.input_elements())),

@@ -409,6 +409,13 @@ HWY_INLINE void Accumulate(D d, const Source& s, hn::Vec<D> (&acc)[C][T][V],
                            hn::Vec<D> (&odd)[C][T][V], const Epilogue<C>* e, int64_t ow0,
                            int64_t valid) {
   constexpr bool kSplit = SplitKernelRows<KH, KW, SW, C, T, V, D>();
+  if constexpr (kSplit) {  // the odd kernel rows' accumulators start at zero
+    HWY_UNROLL(32)
+    for (int t = 0; t < T; ++t) {
+      HWY_UNROLL(16)
+      for (int v = 0; v < V; ++v) odd[0][t][v] = hn::Zero(d);
+    }
+  }
   using Plan = LoadPlan<KW, SW, V, D>;
   constexpr int kRows = (T - 1) * SH + KH;
   constexpr bool kHold = WeightsInRegisters<KH, KW, SW, C, T, V, D>();
@@ -520,14 +527,6 @@ HWY_INLINE void RowStoreStrips(D d, const Epilogue<C>& e, const internal::Kernel
     const int64_t valid = std::min(delta, out_w - ow0);
     hn::Vec<D> acc[C][T][V], odd[C][T][V];
     InitBias<C, T, V>(d, e, acc);
-    constexpr bool kSplit = SplitKernelRows<KH, KW, SW, C, T, V, D>();
-    if constexpr (kSplit) {
-      HWY_UNROLL(32)
-      for (int t = 0; t < T; ++t) {
-        HWY_UNROLL(16)
-        for (int v = 0; v < V; ++v) odd[0][t][v] = hn::Zero(d);
-      }
-    }
     Accumulate<KH, KW, SH, SW, C, T, V, kBorder, kRowsInside, true, kClamp>(d, s, acc, odd, &e,
                                                                            ow0, valid);
   }
@@ -554,17 +553,9 @@ HWY_NOINLINE void Strips(D d, const internal::KernelContext& ctx, Source s, Sink
       k.valid = std::min(delta, ctx.out_w - ow0);
       hn::Vec<D> acc[C][T][V], odd[C][T][V];
       InitBias<C, T, V>(d, ctx, k, acc);
-      constexpr bool kSplit = SplitKernelRows<KH, KW, SW, C, T, V, D>();
-      if constexpr (kSplit) {
-        HWY_UNROLL(32)
-        for (int t = 0; t < T; ++t) {
-          HWY_UNROLL(16)
-          for (int v = 0; v < V; ++v) odd[0][t][v] = hn::Zero(d);
-        }
-      }
       Accumulate<KH, KW, SH, SW, C, T, V, kBorder, kRowsInside, false, false>(
           d, s, acc, odd, static_cast<const Epilogue<C>*>(nullptr), ow0, k.valid);
-      if constexpr (kSplit) {
+      if constexpr (SplitKernelRows<KH, KW, SW, C, T, V, D>()) {
         HWY_UNROLL(32)
         for (int t = 0; t < T; ++t) {
           HWY_UNROLL(16)
