@@ -18,6 +18,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "sanitized.h"
+
 #include <hwy/targets.h>
 
 #include <algorithm>
@@ -216,18 +218,6 @@ std::string NpyDeclaring(const std::string& shape, const std::string& data) {
   out += static_cast<char>(dict.size() >> 8);
   return out + dict + data;
 }
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
 
 struct Exit {
   bool exited = false;

@@ -12,6 +12,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "sanitized.h"
+
 #include <cmath>
 #include <csignal>
 #include <cstdint>
@@ -35,18 +37,6 @@
 namespace {
 
 using convgen::Conv2dParams;
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
 
 struct ChildResult {
   bool exited = false;
