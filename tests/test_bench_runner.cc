@@ -270,6 +270,25 @@ TEST_CASE("target all gives one record per supported target", "[bench_runner]") 
   CHECK(progress.str().find("[1/1] tiny") != std::string::npos);
 }
 
+TEST_CASE("a target list gives one record per listed target, in order", "[bench_runner]") {
+  const std::vector<int64_t> supported = convgen::internal::SupportedCompiledTargets();
+  // The last supported target (SCALAR) first, then the best: the list's order, not the CPU's.
+  const std::string last = convgen::internal::TargetName(supported.back());
+  const std::string best = convgen::internal::TargetName(supported.front());
+  BenchOptions o = QuickOptions();
+  o.target = last + "," + best;
+  std::vector<BenchRecord> records;
+  REQUIRE(convgen::tools::RunBench({Parse(kTinyLayer)}, o, &records, nullptr).ok());
+  REQUIRE(records.size() == 2);
+  CHECK(records[0].target == last);
+  CHECK(records[1].target == best);
+  for (const char* bad : {"AVX2,", ",AVX2", "AVX2,,SSE4", "AVX2,NOSUCH"}) {
+    INFO(bad);
+    o.target = bad;
+    CHECK_FALSE(convgen::tools::RunBench({Parse(kTinyLayer)}, o, &records, nullptr).ok());
+  }
+}
+
 TEST_CASE("bad options fail before anything runs", "[bench_runner]") {
   std::vector<BenchRecord> records;
   BenchOptions o = QuickOptions();

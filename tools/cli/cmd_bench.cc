@@ -1,4 +1,4 @@
-// `convgen bench DESC... | --suite FILE [--threads N] [--target NAME|all]
+// `convgen bench DESC... | --suite FILE [--threads N] [--target NAME[,NAME...]|all]
 //  [--kernel NAME] [--reps N] [--min-time S] [--json FILE] [--peers]`
 // Times convgen (and, with --peers, oneDNN / XNNPACK) on benchdnn layers and
 // prints GFLOP/s and % of this machine's measured peak. The logic lives in
@@ -89,7 +89,7 @@ void RegisterBench(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "Threads of the plan (and peers)")
       ->capture_default_str();
   cmd->add_option("--target", args->target,
-                  "Highway target (AVX3, AVX2, SSE4, SCALAR) or 'all'; default: best");
+                  "Highway target (AVX3, AVX2, SSE4, SCALAR), a comma-separated list of them, or 'all'; default: best");
   cmd->add_option("--kernel", args->kernel, "Force a kernel by registry name");
   cmd->add_option("--reps", args->reps, "Timed repetitions (median reported)")
       ->capture_default_str();

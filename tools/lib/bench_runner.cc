@@ -135,12 +135,21 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
   if (ToUpper(options.target) == "ALL") {
     for (int64_t t : internal::SupportedCompiledTargets())
       targets.push_back(internal::TargetName(t));
-  } else {
-    if (!options.target.empty()) {
-      int64_t t = 0;
-      CONVGEN_RETURN_IF_ERROR(internal::TargetFromName(options.target, &t));
-    }
+  } else if (options.target.empty()) {
     targets.push_back(options.target);
+  } else {
+    // One name or a comma-separated list ("AVX3,AVX2": the two targets
+    // compared layer by layer in one run, without the slow SCALAR rows).
+    std::string::size_type begin = 0;
+    while (begin <= options.target.size()) {
+      const std::string::size_type comma = std::min(options.target.find(',', begin),
+                                                    options.target.size());
+      const std::string name = options.target.substr(begin, comma - begin);
+      int64_t t = 0;
+      CONVGEN_RETURN_IF_ERROR(internal::TargetFromName(name, &t));
+      targets.push_back(name);
+      begin = comma + 1;
+    }
   }
 
   const double peak_per_core =

@@ -45,7 +45,8 @@ std::string ShortDescriptorWithoutName(const LayerDesc& layer);
 struct BenchOptions {
   std::string kernel;  // registry name; empty = the plan chooses
   // Highway target name; empty = the plan's default (best supported);
-  // "all" (any case) = one row per supported compiled target, best first.
+  // "all" (any case) = one row per supported compiled target, best first;
+  // "AVX3,AVX2" = one row per listed target, in that order.
   std::string target;
   int threads = 1;     // the plan's pool size (>= 1)
   TimingSpec timing;   // reps 5, min_time 0.1 s by default
