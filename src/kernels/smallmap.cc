@@ -526,21 +526,17 @@ double SmallmapEstimate(const Conv2dParams& p, int64_t target) {
   const int64_t rem = cog % sub;
   const double cost = double(cog / sub) + (rem == 0 ? 0.0 : (2 * rem <= sub ? 0.5 : 1.0));
   const double use = double(cog) / (cost * double(sub));
-  // AVX2/SSE4 on 5x5 and larger kernels over many channels: measured 0.71-0.72
-  // of peak on c100_5x5 and 0.54-0.72 on d2l_5x5 (noisy) against 0.88-0.94
-  // on ResNet's 3x3 layers and 0.82 on rn_stem (3 channels); the direct
-  // kernels' 4x2v runs c100 at 0.84. Fitted, cause not isolated (no hardware
-  // counters on this VM).
-  const double wide_kernel =
-      (lanes < 16 && p.kernel_h * p.kernel_w >= 25 && p.in_channels_per_group() >= 16) ? 0.8
-                                                                                        : 1.0;
+  // (Until session 4 an extra 0.8 for AVX2/SSE4 on 5x5 and larger windows
+  // over >= 16 channels, fitted to 0.54-0.72 of peak on d2l_5x5/c100_5x5:
+  // the cause was GCC -O3 spilling the 5x5 AVX2 accumulators; built at -O2
+  // (cmake/kernels.cmake) the AVX2 tile runs 104-107 GFLOP/s on d2l_5x5,
+  // 0.94-0.95x AVX3, so the factor is gone.)
   // No penalty on wide rows: measured on one quiet `convgen tune` run (AVX3,
   // one thread) smallmap beat the direct strip kernels on rn_3x3_56 (105.5 vs
   // 103.1 GFLOP/s), rn_3x3_28 (108.8 vs 98.4), d2l_5x5 (99.1 vs 93.7) and
   // c100_5x5 (98.9 vs 95.0); an earlier 0.85 factor made the plan pick the
   // slower kernel there (heuristic/tuned 0.90 on rn_3x3_28).
-  return TargetCeiling(target) * 0.9 * latency * wide_kernel * use * VerticalTapFactor(p) *
-         epilogue;
+  return TargetCeiling(target) * 0.9 * latency * use * VerticalTapFactor(p) * epilogue;
 }
 
 KernelFn ResolveSmallmap(int64_t target) { return CONVGEN_RESOLVE(SmallmapTile, target); }
