@@ -241,30 +241,6 @@ TEST_CASE("smallmap kernel every window stride dilation padding") {
 }
 TEST_CASE("smallmap kernel edges groups epilogue") { SweepEdges("f32_conv2d_smallmap_p14_c1v"); }
 
-// Input-channel chunks (SmallmapChunk: weights of <= 16 KiB per chunk, the
-// running sums kept in the scratch between chunks; every target but AVX3,
-// which runs the same shapes unchunked): rows of several segments (AVX2
-// segments are <= 6 wide), two or more chunks of equal length, a last
-// short channel block,
-// stride, padding, groups, batch, the paired narrow rows (AVX2/SSE4), the
-// in-place (unpadded) input, clamp and two threads.
-TEST_CASE("smallmap kernel input-channel chunks") {
-  const std::string kernel = "f32_conv2d_smallmap_p14_c1v";
-  unsigned seed = 900;
-  Knobs k;
-  REQUIRE(CheckKernel(kernel, Make(61, 6, 40, 37, 3, 3, 1, 1, 1, 1), k, seed++) == 0);   // 3 chunks
-  REQUIRE(CheckKernel(kernel, Make(23, 9, 33, 20, 5, 5, 1, 1, 2, 2), k, seed++) == 0);   // 5x5: 3 chunks
-  REQUIRE(CheckKernel(kernel, Make(29, 20, 30, 16, 3, 3, 2, 2, 1, 1), k, seed++) == 0);  // stride 2
-  REQUIRE(CheckKernel(kernel, Make(30, 5, 34, 17, 3, 3, 1, 1, 0, 0), k, seed++) == 0);   // in place
-  REQUIRE(CheckKernel(kernel, Make(64, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2), k, seed++) == 0);  // groups, batch, pairs
-  REQUIRE(CheckKernel(kernel, Make(12, 8, 30, 5, 7, 7, 1, 1, 3, 3), k, seed++) == 0);    // 7x7: 3 chunks
-  k.bias = false;
-  k.clamp_min = -20.0f;
-  k.clamp_max = 30.0f;
-  k.threads = 2;
-  REQUIRE(CheckKernel(kernel, Make(40, 12, 29, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2), k, seed++) == 0);
-}
-
 TEST_CASE("im2col gemm kernel every window stride dilation padding") {
   SweepWindows("f32_conv2d_im2col_gemm_r6_w2v", 3, 3, 3);
 }

@@ -79,46 +79,7 @@ struct SmallmapSegmentArgs {
   float* const* out;            // per channel of the sub-block: output row + ox0
   int64_t band_pair, out_pair;  // two-row tiles: offset of the second row
   int64_t channels;             // valid channels in the sub-block
-  // Input-channel chunks (see SmallmapChunk): the segment's running sums,
-  // P x VV vectors, are read from `partial` (not the first chunk) and left
-  // there instead of running the epilogue (not the last chunk).
-  float* partial;
-  bool load_partial, store_partial;
 };
-
-// Input channels per chunk. The segments of one output row all read the
-// sub-block's whole packed weights: beyond L1 (rn_3x3_56: 36 KiB per 16
-// output channels, d2l_5x5: 800 KiB), every segment streams them from L2,
-// 64 bytes per 12 FMAs on AVX2 (6 cycles: 10.7 B/cycle), 2.3x the AVX3 rate
-// (14 zmm FMAs per 64 bytes). Cutting the input channels into chunks whose
-// weights fit in half of L1 (16 KiB) lets the row's segments share them; the
-// running sums go through a per-row buffer (P x VV vector loads and stores
-// per segment and chunk, against 16 KiB / 64 B x P FMAs). Returns 0 (no
-// chunks) when the weights fit anyway. Measured (AVX2, 1 thread, alternating
-// with AVX3 in one quiet run, best of 9): rn_3x3_56 102.7 -> 105.5 GFLOP/s,
-// rn_3x3_28 105.7 -> 107.1, d2l_5x5 84.4 -> 87.8; with weights in L1 from
-// the start (16 input channels) AVX2 ran at 0.96x AVX3 against 0.92x with
-// 64 input channels.
-inline int64_t SmallmapChunk(const Conv2dParams& p) {
-  constexpr int64_t kL1WeightBytes = 16 * 1024;
-  const int64_t tap_bytes = p.kernel_h * p.kernel_w * 16 * int64_t{sizeof(float)};
-  const int64_t per_chunk = std::max<int64_t>(1, kL1WeightBytes / tap_bytes);
-  const int64_t cig = p.in_channels_per_group();
-  if (cig <= per_chunk) return 0;
-  const int64_t chunks = (cig + per_chunk - 1) / per_chunk;
-  return (cig + chunks - 1) / chunks;  // equal chunks
-}
-// Floats of the band (none when the input is read in place), rounded up to
-// a whole 64-byte line: the running-sum buffer follows it in the scratch.
-inline int64_t SmallmapBandFloats(const Conv2dParams& p) {
-  if (p.pad_w == 0 && p.stride_w == 1) return 0;
-  return (BandGeometry::Make(p).floats() + 15) / 16 * 16;
-}
-// Floats of the per-row running-sum buffer: two rows (paired narrow rows) x
-// the output width x one 16-channel block.
-inline int64_t SmallmapPartialFloats(const Conv2dParams& p) {
-  return SmallmapChunk(p) == 0 ? 0 : 2 * p.out_width() * 16;
-}
 }  // namespace internal
 }  // namespace convgen
 #endif
@@ -140,21 +101,15 @@ namespace hn = hwy::HWY_NAMESPACE;
 // a sub-block whose valid channels fit in half of it, at half the FMA cost
 // (c100_5x5: 100 = 6 x 16 + 4 channels; AVX3 runs the last 4 on one 8-lane
 // ymm vector, 256-bit FMAs being half a zmm FMA on Zen 4).
-// kChunks: cut the input channels into chunks whose weights stay in L1
-// (SmallmapChunk). Not on AVX3: its weight load feeds 14 zmm FMAs, L2 keeps
-// up (measured level or 1% slower with chunks on d2l_5x5 and c100_5x5).
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 constexpr size_t kWideVV = 1, kWideMaxP = 14, kNarrowRows = 2, kNarrowMaxP2 = 7;
 constexpr size_t kHalfVV = 1, kHalfCap = 8;
-constexpr bool kChunks = false;
 #elif HWY_TARGET == HWY_SCALAR
 constexpr size_t kWideVV = 4, kWideMaxP = 4, kNarrowRows = 1, kNarrowMaxP2 = 4;
 constexpr size_t kHalfVV = 2, kHalfCap = kBandLanes;
-constexpr bool kChunks = true;
 #else
 constexpr size_t kWideVV = 2, kWideMaxP = 6, kNarrowRows = 2, kNarrowMaxP2 = 3;
 constexpr size_t kHalfVV = 1, kHalfCap = kBandLanes;
-constexpr bool kChunks = true;
 #endif
 
 // One tap of a segment: acc[px][v] += w[v] * pixel px, where the pixels of a
@@ -196,8 +151,7 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
   constexpr size_t P = P2 * kRows;
   V acc[P * VV];
   HWY_UNROLL(64)
-  for (size_t i = 0; i < P * VV; ++i)
-    acc[i] = a.load_partial ? hn::LoadU(d, a.partial + i * N) : hn::Zero(d);
+  for (size_t i = 0; i < P * VV; ++i) acc[i] = hn::Zero(d);
   const int64_t kw = a.kw;
   // One tap per input channel (1x1, or a single valid kernel row of a kx1
   // kernel): a flat channel loop, without the 1-trip kernel-row and column
@@ -249,11 +203,6 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
         SmallmapTap<P2, VV, kRows>(d, acc, wv, row, row2, off);
       }
     }
-  }
-  if (a.store_partial) {
-    HWY_UNROLL(64)
-    for (size_t i = 0; i < P * VV; ++i) hn::StoreU(acc[i], d, a.partial + i * N);
-    return;
   }
   // Epilogue: bias + clamp per channel vector, transpose via the stack.
   HWY_ALIGN float tile[P * VV * N];
@@ -364,14 +313,6 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   a.out = out;
   a.band_pair = p.stride_h * bg.row_stride;
   a.out_pair = ow;
-  a.load_partial = a.store_partial = false;
-  a.partial = nullptr;
-  // Input-channel chunks (SmallmapChunk) where a row has several segments to
-  // share each chunk's weights (one segment per row gains nothing).
-  const int64_t row_segments = pairs ? pair_segments : segments;
-  const int64_t chunk = kChunks && row_segments >= 2 ? SmallmapChunk(p) : 0;
-  const int64_t chunk_len = chunk == 0 ? cig : chunk;
-  float* const partial = scratch + SmallmapBandFloats(p);
 
   // Loop order. Sub-blocks outer: a sub-block's weights are read from L3 once
   // and stay in L2 across the rows (rn_3x3_7: 9.4 MB of weights, 295 KB per
@@ -402,46 +343,32 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
         ValidKernelRows(p, oy, &ky0, &ky1);
         a.nky = ky1 - ky0;
         const int64_t band_row0 = oy * p.stride_h - p.pad_h + ky0 * p.dilation_h - iy_begin;
-        // Channels [c0, c0 + chunk_len) of the row: weights, chunk flags.
-        const auto set_chunk = [&](int64_t c0, int64_t ky_first) {
-          a.w = w_sub + c0 * a.w_chan + ky_first * a.w_row;
-          a.cig = std::min(chunk_len, cig - c0);
-          a.load_partial = c0 > 0;
-          a.store_partial = c0 + chunk_len < cig;
-        };
+        a.w = w_sub + ky0 * a.w_row;
         if (pairs && oy + 1 < oy_hi) {
           int64_t ky0_next, ky1_next;
           ValidKernelRows(p, oy + 1, &ky0_next, &ky1_next);
           if (ky0_next == ky0 && ky1_next == ky1) {
-            for (int64_t c0 = 0; c0 < cig; c0 += chunk_len) {
-              set_chunk(c0, ky0);
-              int64_t ox0 = 0;
-              for (int64_t s = 0; s < pair_segments; ++s) {
-                const int64_t width = pair_base + (s < pair_wide ? 1 : 0);
-                a.band = band + c0 * bg.chan_stride + band_row0 * bg.row_stride + ox0;
-                a.partial = partial + 2 * ox0 * sub_width;
-                for (int64_t ch = 0; ch < a.channels; ++ch)
-                  out[ch] = output + out_chan[ch] + oy * ow + ox0;
-                narrow_fn[width - 1](a);
-                ox0 += width;
-              }
+            int64_t ox0 = 0;
+            for (int64_t s = 0; s < pair_segments; ++s) {
+              const int64_t width = pair_base + (s < pair_wide ? 1 : 0);
+              a.band = band + band_row0 * bg.row_stride + ox0;
+              for (int64_t ch = 0; ch < a.channels; ++ch)
+                out[ch] = output + out_chan[ch] + oy * ow + ox0;
+              narrow_fn[width - 1](a);
+              ox0 += width;
             }
             oy += 2;
             continue;
           }
         }
-        for (int64_t c0 = 0; c0 < cig; c0 += chunk_len) {
-          set_chunk(c0, ky0);
-          int64_t ox0 = 0;
-          for (int64_t s = 0; s < segments; ++s) {
-            const int64_t width = base + (s < wide ? 1 : 0);
-            a.band = band + c0 * bg.chan_stride + band_row0 * bg.row_stride + ox0;
-            a.partial = partial + ox0 * sub_width;
-            for (int64_t ch = 0; ch < a.channels; ++ch)
-              out[ch] = output + out_chan[ch] + oy * ow + ox0;
-            wide_fn[width - 1](a);
-            ox0 += width;
-          }
+        int64_t ox0 = 0;
+        for (int64_t s = 0; s < segments; ++s) {
+          const int64_t width = base + (s < wide ? 1 : 0);
+          a.band = band + band_row0 * bg.row_stride + ox0;
+          for (int64_t ch = 0; ch < a.channels; ++ch)
+            out[ch] = output + out_chan[ch] + oy * ow + ox0;
+          wide_fn[width - 1](a);
+          ox0 += width;
         }
         ++oy;
       }
@@ -498,7 +425,7 @@ void SmallmapPack(const Conv2dParams& p, const float* oihw, float* packed) {
 }
 
 int64_t SmallmapScratch(const Conv2dParams& p) {
-  return SmallmapBandFloats(p) + SmallmapPartialFloats(p);
+  return p.pad_w == 0 && p.stride_w == 1 ? 0 : BandGeometry::Make(p).floats();
 }
 
 // Modelled fraction of peak: 0.9 (the measured rate per computed FMA on
