@@ -318,9 +318,24 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   // and stay in L2 across the rows (rn_3x3_7: 9.4 MB of weights, 295 KB per
   // sub-block). Rows outer when the group's weights fit in L2 anyway: the
   // band's rows then stay in L1/L2 across the sub-blocks (1x1 layers, whose
-  // band is large: rn_1x1_56 streams 1 MB of band per sub-block otherwise).
-  const bool rows_outer =
-      blocks * block_floats * static_cast<int64_t>(sizeof(float)) <= 512 * 1024;
+  // band is large: rn_1x1_56 streams 1 MB of band per sub-block otherwise),
+  // and also when they nearly fit (<= 768 KiB) while this tile's band does
+  // not fit in half of L2 (> 512 KiB): sub-blocks outer would then stream
+  // the band from L3 once per sub-block and evict the sub-block's weights,
+  // which AVX2 re-reads once per 6-pixel segment (rn_3x3_s2: 590 KB of
+  // weights, a 1.06 MB band; AVX2 best of 7, six alternating rounds in two
+  // sessions: 90.9-93.6 -> 93.5-95.4 GFLOP/s, AVX2/AVX3 0.89 -> 0.91; AVX3
+  // level). rn_3x3_28 (same weights, a 0.5 MB band) keeps sub-blocks
+  // outer: rows outer measured 1-4% slower on AVX2 there.
+  const int64_t weight_bytes = blocks * block_floats * static_cast<int64_t>(sizeof(float));
+  const int64_t tile_band_rows = std::min(
+      p.in_height,
+      (std::min(bg.out_rows, t.oh_end - t.oh_begin) - 1) * p.stride_h +
+          (p.kernel_h - 1) * p.dilation_h + 1);
+  const int64_t band_bytes =
+      in_place ? 0 : cig * tile_band_rows * bg.row_stride * static_cast<int64_t>(sizeof(float));
+  const bool rows_outer = weight_bytes <= 512 * 1024 ||
+                          (weight_bytes <= 768 * 1024 && band_bytes > 512 * 1024);
 
   for (int64_t g = t.g_begin; g < t.g_end; ++g) {
     // Output rows [oy_lo, oy_hi) of channels [co0, co0 + sub_width).
