@@ -256,20 +256,33 @@ PeakResult MeasurePeak(const PeakOptions& options) {
   return result;
 }
 
+namespace {
+std::mutex peak_mutex;
+double peak_cache = 0;  // guarded by peak_mutex; 0 = not measured yet
+
+double MeasureBestTargetPeak() {
+  PeakOptions o;
+  o.reps = 5;
+  o.rep_seconds = 0.04;
+  o.measure_clock = false;
+  o.memory_bytes = 0;
+  const std::vector<int64_t> supported = convgen::internal::SupportedCompiledTargets();
+  if (!supported.empty()) o.targets = {supported.front()};
+  return MeasurePeak(o).best_gflops();
+}
+}  // namespace
+
 double CachedPeakGflops() {
-  static std::once_flag once;
-  static double peak = 0;
-  std::call_once(once, [] {
-    PeakOptions o;
-    o.reps = 5;
-    o.rep_seconds = 0.04;
-    o.measure_clock = false;
-    o.memory_bytes = 0;
-    const std::vector<int64_t> supported = convgen::internal::SupportedCompiledTargets();
-    if (!supported.empty()) o.targets = {supported.front()};
-    peak = MeasurePeak(o).best_gflops();
-  });
-  return peak;
+  std::lock_guard<std::mutex> lock(peak_mutex);
+  if (peak_cache <= 0) peak_cache = MeasureBestTargetPeak();
+  return peak_cache;
+}
+
+double RefreshPeakGflops() {
+  const double again = MeasureBestTargetPeak();
+  std::lock_guard<std::mutex> lock(peak_mutex);
+  peak_cache = std::max(peak_cache, again);
+  return peak_cache;
 }
 
 }  // namespace tools
