@@ -54,24 +54,31 @@ struct BandGeometry {
 
   int64_t floats() const { return cig * chan_stride; }
 
+  // Floats per phase row: the output row rounded up to whole vectors, plus
+  // the columns the kernel reaches beyond it (per phase).
+  static int64_t RowLen(const Conv2dParams& p) {
+    return RoundUp(p.out_width(), kBandLanes) + (p.kernel_w - 1) * p.dilation_w / p.stride_w;
+  }
+  // Input rows a band of `out_rows` output rows reads (at most the image's).
+  static int64_t InputRows(const Conv2dParams& p, int64_t out_rows) {
+    return std::min(p.in_height,
+                    (out_rows - 1) * p.stride_h + (p.kernel_h - 1) * p.dilation_h + 1);
+  }
+
   static BandGeometry InPlace(const Conv2dParams& p);
   static BandGeometry Make(const Conv2dParams& p) {
     BandGeometry g;
-    const int64_t oh = p.out_height(), ow = p.out_width();
+    const int64_t oh = p.out_height();
     g.phases = p.stride_w;
-    g.row_len = RoundUp(ow, kBandLanes) + (p.kernel_w - 1) * p.dilation_w / p.stride_w;
+    g.row_len = RowLen(p);
     g.row_stride = g.phases * g.row_len;
     g.cig = p.in_channels_per_group();
-    const auto rows_for = [&](int64_t out_rows) {
-      return std::min(p.in_height,
-                      (out_rows - 1) * p.stride_h + (p.kernel_h - 1) * p.dilation_h + 1);
-    };
     const int64_t per_band_row = g.cig * g.row_stride;
     g.out_rows = 1;
     while (g.out_rows < oh &&
-           rows_for(g.out_rows + 1) * per_band_row <= kBandTargetFloats)
+           InputRows(p, g.out_rows + 1) * per_band_row <= kBandTargetFloats)
       ++g.out_rows;
-    g.max_rows = rows_for(g.out_rows);
+    g.max_rows = InputRows(p, g.out_rows);
     // An odd number of 64-byte lines between channels: a kernel walks the
     // channels of one strip, and a stride that is a multiple of 2 KiB maps
     // them all onto the same L1 sets (rn_3x3_56: 56 rows x 64 floats, the
@@ -96,10 +103,8 @@ inline bool BandApplies(const Conv2dParams& p, std::string* why) {
     return false;
   }
   // The band's size (two rows of slack for the channel padding), checked.
-  const int64_t row_len = RoundUp(p.out_width(), kBandLanes) +
-                          (p.kernel_w - 1) * p.dilation_w / p.stride_w;
   int64_t floats = 0;
-  if (!CheckedProduct({p.stride_w, row_len, p.in_height, p.in_channels_per_group(), 2},
+  if (!CheckedProduct({p.stride_w, BandGeometry::RowLen(p), p.in_height, p.in_channels_per_group(), 2},
                       &floats) ||
       floats > kMaxTensorBytes / int64_t{sizeof(float)}) {
     if (why) *why = "its input band would exceed the address space";
