@@ -258,7 +258,8 @@ PeakResult MeasurePeak(const PeakOptions& options) {
 
 namespace {
 std::mutex peak_mutex;
-double peak_cache = 0;  // guarded by peak_mutex; 0 = not measured yet
+bool peak_measured = false;  // guarded by peak_mutex
+double peak_cache = 0;       // guarded by peak_mutex
 
 double MeasureBestTargetPeak() {
   PeakOptions o;
@@ -274,7 +275,10 @@ double MeasureBestTargetPeak() {
 
 double CachedPeakGflops() {
   std::lock_guard<std::mutex> lock(peak_mutex);
-  if (peak_cache <= 0) peak_cache = MeasureBestTargetPeak();
+  if (!peak_measured) {  // once per process, as before RefreshPeakGflops (even if 0)
+    peak_cache = MeasureBestTargetPeak();
+    peak_measured = true;
+  }
   return peak_cache;
 }
 
@@ -282,6 +286,7 @@ double RefreshPeakGflops() {
   const double again = MeasureBestTargetPeak();
   std::lock_guard<std::mutex> lock(peak_mutex);
   peak_cache = std::max(peak_cache, again);
+  peak_measured = true;
   return peak_cache;
 }
 
