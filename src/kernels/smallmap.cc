@@ -112,6 +112,14 @@ constexpr size_t kWideVV = 2, kWideMaxP = 6, kNarrowRows = 2, kNarrowMaxP2 = 3;
 constexpr size_t kHalfVV = 1, kHalfCap = kBandLanes;
 #endif
 
+// Returns p, unknown to the optimiser (an empty asm that may "modify" it).
+HWY_INLINE const float* OpaquePointer(const float* p) {
+#if defined(__GNUC__)
+  __asm__("" : "+r"(p));
+#endif
+  return p;
+}
+
 // One tap of a segment: acc[px][v] += w[v] * pixel px, where the pixels of a
 // two-row tile are row[off + q] (px = q) and row2[off + q] (px = P2 + q).
 // Written as a loop over the tile's rows, then pixels: the equivalent single
@@ -128,6 +136,18 @@ HWY_INLINE void SmallmapTap(D d, V* HWY_RESTRICT acc, const V* wv, const float* 
   HWY_UNROLL(2)
   for (size_t r = 0; r < kRows; ++r) {
     const float* src = (r == 0 ? row : row2) + off;
+    // Two-row tiles: make GCC materialise `src` so the pixels are read at
+    // src + 4q (base + displacement). Without this barrier GCC 12 hoisted
+    // (off[kx] + q) * 4 out of the channel loop as one index register per
+    // pixel and column: 14+ of them, more than the GPRs, so it parked them in
+    // xmm registers (vmovq per FMA) or on the stack. AVX3 2 x 7 tile, 3x3:
+    // 63 instructions per 42 FMAs with 5 vmovq xmm->GPR and 2 stack accesses
+    // -> 56 and none; 2 x 7, 5x5 / 7x7: 49 / 78 stack accesses -> 0.
+    // rn_3x3_7 AVX3 102.8 -> 122.0 GFLOP/s (3 alternating rounds, medians),
+    // AVX2 96-97 -> 100. Single-row tiles keep GCC's addressing: there the
+    // barrier brought back accumulator spills in the AVX2 5x5 tile (111
+    // instructions per 60 FMAs, 0 stack -> 123 and 4).
+    if constexpr (kRows == 2) src = OpaquePointer(src);
     HWY_UNROLL(16)
     for (size_t q = 0; q < P2; ++q) {
       const V x = hn::Set(d, src[q]);
