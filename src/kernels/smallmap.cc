@@ -27,7 +27,8 @@
 // about 0.75x of it, the generic width kernel 44-46; rn_3x3_14: 106-110 vs
 // generic 88-95. oneDNN (blocked layout) in the same runs: 125-135 on rn_3x3_7
 // (0.82-0.87x), 111-127 on rn_3x3_14 (0.85-0.97x); oneDNN given NCHW: 93-97
-// and 93-94 (1.14x, 1.14-1.16x).
+// and 93-94 (1.14x, 1.14-1.16x). Session 5: with the two-row tiles'
+// addressing fixed (SmallmapTap), rn_3x3_7 AVX3 runs 118-122.
 //
 // Input: the rows a band of output rows reads are copied into scratch,
 // zero-padded and de-interleaved by the stride (generic_band.h), so pixel p
