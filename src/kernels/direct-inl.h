@@ -55,6 +55,7 @@
 #include "hwy/highway.h"
 #include "kernel.h"
 #include "kernels/direct.h"
+#include "kernels/split_pairs-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace convgen {
@@ -215,28 +216,12 @@ inline void SplitRows(const float* in, int64_t in_plane, int64_t in_w, int64_t c
                       int64_t ih_begin, int64_t ih_end, float* HWY_RESTRICT split) {
   const int64_t even_len = (in_w + 1) / 2;
   const int64_t rows = ih_end - ih_begin;
-#if HWY_TARGET != HWY_SCALAR
-  const hn::ScalableTag<float> d;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
-#endif
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t r = 0; r < rows; ++r) {
       const float* HWY_RESTRICT src = in + c * in_plane + (ih_begin + r) * in_w;
       float* HWY_RESTRICT even = split + (c * rows + r) * in_w;
-      float* HWY_RESTRICT odd = even + even_len;
-      int64_t j = 0;
-#if HWY_TARGET != HWY_SCALAR
-      for (; 2 * j + 2 * N <= in_w; j += N) {
-        const hn::Vec<decltype(d)> lo = hn::LoadU(d, src + 2 * j);
-        const hn::Vec<decltype(d)> hi = hn::LoadU(d, src + 2 * j + N);
-        hn::StoreU(hn::ConcatEven(d, hi, lo), d, even + j);
-        hn::StoreU(hn::ConcatOdd(d, hi, lo), d, odd + j);
-      }
-#endif
-      for (; 2 * j < in_w; ++j) {
-        even[j] = src[2 * j];
-        if (2 * j + 1 < in_w) odd[j] = src[2 * j + 1];
-      }
+      HWY_NAMESPACE::SplitPairs(src, in_w / 2, even, even + even_len);
+      if (in_w % 2 != 0) even[in_w / 2] = src[in_w - 1];  // the unpaired last column
     }
 }
 

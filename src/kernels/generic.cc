@@ -43,6 +43,7 @@
 
 #include "kernel.h"
 #include "kernels/generic_band.h"
+#include "kernels/split_pairs-inl.h"
 
 // Target-independent part, once per TU (foreach_target re-includes this file).
 #ifndef CONVGEN_SRC_KERNELS_GENERIC_CC_ONCE_
@@ -134,7 +135,8 @@ void GenericTile(const KernelContext& ctx, const Tile& t, const float* input,
       const int64_t oy1 = std::min(t.oh_end, oy0 + bg.out_rows);
       int64_t iy_begin, iy_end;
       BandInputRows(p, oy0, oy1, &iy_begin, &iy_end);
-      BuildBand(p, bg, input, t.n, g * cig, iy_begin, iy_end, scratch);
+      BuildBand(p, bg, input, t.n, g * cig, iy_begin, iy_end, scratch,
+                &convgen::HWY_NAMESPACE::SplitPairs);
 
       for (int64_t b = t.co_begin / kGenericR; b * kGenericR < t.co_end; ++b) {
         const float* w_block = ctx.packed_weights + (g * blocks + b) * block_floats;

@@ -146,14 +146,12 @@ inline void ValidKernelRows(const Conv2dParams& p, int64_t oy, int64_t* ky_begin
   if (*ky_end < *ky_begin) *ky_end = *ky_begin;
 }
 
-// Copies input channels [c_first, c_first + g.cig) of image n, rows
-// [iy_begin, iy_end), into `band` (layout above).
 // De-interleaves n pairs: even[k] = src[2k], odd[k] = src[2k + 1], k < n
-// (a per-target SIMD function; see BuildBand).
+// (the per-target SplitPairs of split_pairs-inl.h; see BuildBand).
 using SplitPairsFn = void (*)(const float* src, int64_t n, float* even, float* odd);
 
-// Copies input rows [iy_begin, iy_end) of channels [c_first, c_first + cig)
-// of image n into `band`. With stride 2 and `split_pairs` given, the two
+// Copies input channels [c_first, c_first + g.cig) of image n, rows
+// [iy_begin, iy_end), into `band` (layout above). With stride 2 and `split_pairs` given, the two
 // phase rows are filled by one de-interleaving pass over the input row
 // (rn_3x3_s2: the scalar strided copy took 14% of the layer's time, perf).
 inline void BuildBand(const Conv2dParams& p, const BandGeometry& g, const float* input,

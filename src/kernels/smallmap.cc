@@ -59,6 +59,7 @@
 
 #include "kernel.h"
 #include "kernels/generic_band.h"
+#include "kernels/split_pairs-inl.h"
 
 #ifndef CONVGEN_SRC_KERNELS_SMALLMAP_CC_ONCE_
 #define CONVGEN_SRC_KERNELS_SMALLMAP_CC_ONCE_
@@ -248,32 +249,6 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
 
 using SegmentFn = void (*)(const SmallmapSegmentArgs&);
 
-// BuildBand's stride-2 de-interleave: even[k] = src[2k], odd[k] = src[2k + 1].
-void SplitPairs(const float* HWY_RESTRICT src, int64_t n, float* HWY_RESTRICT even,
-                float* HWY_RESTRICT odd) {
-  int64_t k = 0;
-#if HWY_TARGET != HWY_SCALAR
-  const hn::ScalableTag<float> d;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
-  const auto split = [&](int64_t at) {
-    const auto lo = hn::LoadU(d, src + 2 * at), hi = hn::LoadU(d, src + 2 * at + N);
-    hn::StoreU(hn::ConcatEven(d, hi, lo), d, even + at);
-    hn::StoreU(hn::ConcatOdd(d, hi, lo), d, odd + at);
-  };
-  for (; k + N <= n; k += N) split(k);
-  // The last partial vector: one more full vector ending at n, rewriting
-  // some pairs with the same values (rows of 28 pairs: 16 + 12).
-  if (k < n && n >= N) {
-    split(n - N);
-    k = n;
-  }
-#endif
-  for (; k < n; ++k) {
-    even[k] = src[2 * k];
-    odd[k] = src[2 * k + 1];
-  }
-}
-
 // Kernel widths with an unrolled instantiation (others: KW = 0), in the
 // order of SegmentTables::kByKW[1..].
 constexpr size_t kUnrolledKW[] = {3, 5, 7};
@@ -438,7 +413,8 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
       int64_t iy_begin = 0, iy_end = p.in_height;
       if (!in_place) {
         BandInputRows(p, oy0, oy1, &iy_begin, &iy_end);
-        BuildBand(p, bg, input, t.n, g * cig, iy_begin, iy_end, scratch, &SplitPairs);
+        BuildBand(p, bg, input, t.n, g * cig, iy_begin, iy_end, scratch,
+                  &convgen::HWY_NAMESPACE::SplitPairs);
       }
       // Sub-blocks of sub_width channels (t.co_begin is a multiple of the
       // block, hence of sub_width, which divides it).
