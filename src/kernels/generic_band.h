@@ -51,6 +51,7 @@ struct BandGeometry {
   int64_t max_rows = 0;    // input rows of the largest band
   int64_t chan_stride = 0; // max_rows * row_stride
   int64_t cig = 0;         // input channels per group
+  int64_t kx_stride = 0;   // flat layout (Flat): floats between kernel columns; 0 otherwise
 
   int64_t floats() const { return cig * chan_stride; }
 
@@ -66,6 +67,7 @@ struct BandGeometry {
   }
 
   static BandGeometry InPlace(const Conv2dParams& p);
+  static BandGeometry Flat(const Conv2dParams& p);
   static BandGeometry Make(const Conv2dParams& p) {
     BandGeometry g;
     const int64_t oh = p.out_height();
@@ -124,6 +126,62 @@ inline BandGeometry BandGeometry::InPlace(const Conv2dParams& p) {
   g.chan_stride = p.in_height * p.in_width;
   g.cig = p.in_channels_per_group();
   return g;
+}
+
+// The "flat" band (smallmap's cross-row tiles): one copy of the input rows
+// per kernel column, shifted by that column and cut to the output width:
+//   band[c][kx][row][ox] = x[c][iy][ox * stride_w + kx * dilation_w - pad_w]
+//   (0 outside the image), row = iy - iy_begin, rows ow floats apart.
+// With stride_h = 1, output rows oy, oy + 1, ... that read the same kernel
+// rows read consecutive band rows, so their pixels form one contiguous run:
+// a register tile may cross the end of an output row (7x7 map on AVX2: rows
+// 1-5 as 35 pixels, five 6-pixel tiles and one of 5, instead of 2-row pairs
+// of 3 + 2 + 2 pixels). Costs kernel_w copies of the input rows instead of
+// one, so it is meant for small maps.
+inline BandGeometry BandGeometry::Flat(const Conv2dParams& p) {
+  BandGeometry g;
+  const int64_t oh = p.out_height(), ow = p.out_width();
+  g.phases = 1;
+  g.row_len = g.row_stride = ow;
+  g.cig = p.in_channels_per_group();
+  const int64_t per_band_row = g.cig * p.kernel_w * ow;
+  g.out_rows = 1;
+  while (g.out_rows < oh && InputRows(p, g.out_rows + 1) * per_band_row <= kBandTargetFloats)
+    ++g.out_rows;
+  g.max_rows = InputRows(p, g.out_rows);
+  g.kx_stride = g.max_rows * ow;
+  // Odd number of 64-byte lines between channels, as in Make.
+  g.chan_stride = RoundUp(p.kernel_w * g.kx_stride, 32) + 16;
+  return g;
+}
+
+// Copies input channels [c_first, c_first + g.cig) of image n, rows
+// [iy_begin, iy_end), into a flat band (layout above).
+inline void BuildFlatBand(const Conv2dParams& p, const BandGeometry& g, const float* input,
+                          int64_t n, int64_t c_first, int64_t iy_begin, int64_t iy_end,
+                          float* band) {
+  const int64_t iw = p.in_width, ow = g.row_len, s = p.stride_w;
+  for (int64_t c = 0; c < g.cig; ++c) {
+    const float* src_plane = input + ((n * p.in_channels + c_first + c) * p.in_height) * iw;
+    for (int64_t kx = 0; kx < p.kernel_w; ++kx) {
+      // Output column ox reads input column ox * s + x0; inside the image
+      // for ox in [lo, hi).
+      const int64_t x0 = kx * p.dilation_w - p.pad_w;
+      const int64_t lo = std::min(ow, x0 >= 0 ? 0 : CeilDiv(-x0, s));
+      const int64_t hi = std::max(lo, std::min(ow, x0 < iw ? CeilDiv(iw - x0, s) : 0));
+      float* dst = band + c * g.chan_stride + kx * g.kx_stride;
+      for (int64_t iy = iy_begin; iy < iy_end; ++iy, dst += ow) {
+        const float* src = src_plane + iy * iw;
+        std::fill(dst, dst + lo, 0.0f);
+        std::fill(dst + hi, dst + ow, 0.0f);
+        if (s == 1) {
+          std::memcpy(dst + lo, src + (lo + x0), sizeof(float) * (hi - lo));
+        } else {
+          for (int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox * s + x0];
+        }
+      }
+    }
+  }
 }
 
 // Input rows [*iy_begin, *iy_end) read by output rows [oy_begin, oy_end).
@@ -207,11 +265,12 @@ inline void BuildBand(const Conv2dParams& p, const BandGeometry& g, const float*
 // the tap loop cost measurable time on 7x7 maps).
 struct TapColumnSteps {
   int64_t step_r, s, delta, wrap;
+  // A flat band (kx_stride > 0) has the kernel columns kx_stride apart.
   TapColumnSteps(const BandGeometry& g, int64_t dilation_w)
-      : step_r(dilation_w % g.phases),
-        s(g.phases),
-        delta(dilation_w / g.phases + step_r * g.row_len),
-        wrap(1 - g.phases * g.row_len) {}
+      : step_r(g.kx_stride > 0 ? 0 : dilation_w % g.phases),
+        s(g.kx_stride > 0 ? 1 : g.phases),
+        delta(g.kx_stride > 0 ? g.kx_stride : dilation_w / g.phases + step_r * g.row_len),
+        wrap(1 - s * g.row_len) {}
 };
 
 class TapColumnWalker {

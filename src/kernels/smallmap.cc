@@ -15,9 +15,25 @@
 //   AVX3  : VV = 1 (16 channels), rows cut into segments of <= 14 pixels
 //           (14 -> 14, 56 -> 4 x 14); rows narrower than 8 go two rows at a
 //           time (7x7 map: 2 x 7 pixels), so each weight load feeds 14 FMAs;
-//   AVX2  : VV = 2 (16 channels), P <= 6 (12 + 2 + 1 ymm of 16), narrow
-//           rows two at a time (2 x <= 3 pixels);
+//   AVX2  : VV = 2 (16 channels), P <= 6 (12 + 2 + 1 ymm of 16); rows
+//           narrower than 8 as "flat" runs (below), else two at a time
+//           (2 x <= 3 pixels);
 //   SSE4  : VV = 2 (8 channels),  P <= 6;   SCALAR: VV = 4, P <= 4.
+// Flat runs (SmallmapTiling): consecutive output rows that read the same
+// kernel rows are one run of pixels, cut into segments that may cross row
+// ends, read from the input in place for 1x1 layers (NCHW rows are already
+// contiguous) or from a flat band copy (BandGeometry::Flat) for narrow maps
+// on AVX2/SSE4: rn_3x3_7's rows 1-5 run as 6+6+6+6+6+5 pixels (12 and 10
+// accumulators) instead of pairs cut 3 + 2 + 2 (8 on two of three).
+// Measured, AVX2, one plan alternating the two tilings (50 ms slices, 11
+// rounds, medians): rn_3x3_7 95.5 -> 102.6 and 96.3 -> 103.9 GFLOP/s
+// (another run: 87.0 -> 89.8; the same layer with 128 input channels 102 ->
+// 110), mb_pw_14 94.8 -> 105.6, rn_1x1_56 85.1 -> 88.2; AVX3 level on the
+// 1x1 layers (its 14-pixel row tiles already fit 14, 28 and 56).
+// Tried and dropped: running the flat segments chunk by chunk of 8-16 input
+// channels (accumulators saved between chunks) so that a chunk's weights and
+// band stay in L1: rn_3x3_7 AVX2 101.2 and 94.6 against 102.6 and 103.9
+// unchunked: the weights stream from L2 fast enough.
 // P is a template parameter, one instantiation per width (segments of nearly
 // equal width, so at most two widths per layer).
 //
@@ -55,6 +71,7 @@
 
 #include <algorithm>
 #include <array>
+#include <numeric>
 #include <utility>
 
 #include "kernel.h"
@@ -82,6 +99,46 @@ struct SmallmapSegmentArgs {
   int64_t band_pair, out_pair;  // two-row tiles: offset of the second row
   int64_t channels;             // valid channels in the sub-block
 };
+
+// How a layer's output pixels are cut into register tiles on a target whose
+// single-row tiles hold up to `max_p` pixels and, when narrow_rows == 2, pair
+// rows narrower than 8 into 2 x <= narrow_max_p2 tiles.
+//   kRows: per output row (or row pair), from the band (generic_band.h) or
+//          from the input in place (no horizontal padding or stride);
+//   kFlatInPlace / kFlatBand: "flat" cross-row tiles over runs of rows that
+//          read the same kernel rows, from the input in place when its rows
+//          are already contiguous at the output width (kernel width 1, no
+//          padding or stride: the 1x1 layers) or from a flat band copy
+//          (BandGeometry::Flat) when the row tiles would be narrow and the
+//          map is small enough for kernel_w copies of it to be cheap.
+enum class SmallmapTiling { kRows, kFlatInPlace, kFlatBand };
+
+inline bool SmallmapInPlace(const Conv2dParams& p) { return p.pad_w == 0 && p.stride_w == 1; }
+
+// Whether some target may use kFlatBand on this layer (scratch sizing).
+// Rows narrower than 8 only: on rn_3x3_14 (AVX2: 5 + 5 + 4-pixel row tiles
+// against 6-pixel flat ones) the flat band measured level (109.6 GFLOP/s
+// both, 7 alternating rounds), its kernel_w copies of the input costing what
+// the wider tiles gain.
+inline bool SmallmapFlatBandPossible(const Conv2dParams& p) {
+  return p.stride_h == 1 && p.out_height() > 1 && p.out_width() < 8 && p.kernel_w <= 7 &&
+         !(SmallmapInPlace(p) && p.kernel_w == 1);
+}
+
+inline SmallmapTiling ChooseSmallmapTiling(const Conv2dParams& p, int64_t max_p,
+                                           int64_t narrow_rows, int64_t narrow_max_p2,
+                                           bool flat_band_target) {
+  if (SmallmapInPlace(p) && p.kernel_w == 1 && p.stride_h == 1)
+    return SmallmapTiling::kFlatInPlace;
+  const int64_t ow = p.out_width();
+  // Pixels of the narrowest row tile.
+  const int64_t narrowest = (narrow_rows == 2 && ow < 8)
+                                ? 2 * (ow / CeilDiv(ow, narrow_max_p2))
+                                : ow / CeilDiv(ow, max_p);
+  if (flat_band_target && SmallmapFlatBandPossible(p) && narrowest < max_p - 1)
+    return SmallmapTiling::kFlatBand;
+  return SmallmapTiling::kRows;
+}
 }  // namespace internal
 }  // namespace convgen
 #endif
@@ -103,15 +160,19 @@ namespace hn = hwy::HWY_NAMESPACE;
 // a sub-block whose valid channels fit in half of it, at half the FMA cost
 // (c100_5x5: 100 = 6 x 16 + 4 channels; AVX3 runs the last 4 on one 8-lane
 // ymm vector, 256-bit FMAs being half a zmm FMA on Zen 4).
+// kFlatBand: whether the target uses flat band copies (SmallmapTiling).
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 constexpr size_t kWideVV = 1, kWideMaxP = 14, kNarrowRows = 2, kNarrowMaxP2 = 7;
 constexpr size_t kHalfVV = 1, kHalfCap = 8;
+constexpr bool kFlatBand = false;
 #elif HWY_TARGET == HWY_SCALAR
 constexpr size_t kWideVV = 4, kWideMaxP = 4, kNarrowRows = 1, kNarrowMaxP2 = 4;
 constexpr size_t kHalfVV = 2, kHalfCap = kBandLanes;
+constexpr bool kFlatBand = false;
 #else
 constexpr size_t kWideVV = 2, kWideMaxP = 6, kNarrowRows = 2, kNarrowMaxP2 = 3;
 constexpr size_t kHalfVV = 1, kHalfCap = kBandLanes;
+constexpr bool kFlatBand = true;
 #endif
 
 // Returns p, unknown to the optimiser (an empty asm that may "modify" it).
@@ -294,9 +355,12 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   for (size_t i = 0; i < 3; ++i)
     if (p.kernel_w == static_cast<int64_t>(kUnrolledKW[i])) kw_table = i + 1;
   const int64_t ow = ctx.out_w, plane = ctx.out_h * ctx.out_w;
+  const SmallmapTiling tiling =
+      ChooseSmallmapTiling(p, kWideMaxP, kNarrowRows, kNarrowMaxP2, kFlatBand);
+  const bool flat = tiling != SmallmapTiling::kRows;
   // Rows narrower than 8 (one segment each): pair rows with the same valid
   // kernel rows into one two-row tile where the target has the registers.
-  const bool pairs = kNarrowRows == 2 && ow < 8;
+  const bool pairs = !flat && kNarrowRows == 2 && ow < 8;
   const int64_t max_p = static_cast<int64_t>(kWideMaxP);
   const int64_t sub_width = static_cast<int64_t>(kWideVV * hn::Lanes(d));
   const int64_t half_width =
@@ -305,9 +369,11 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   // inside its input row: read the input in place (its NCHW layout is a band
   // of all rows, one phase) instead of copying it (rn_1x1_56: the copy of
   // 3.2 MB of input per call cost about a quarter of the time).
-  const bool in_place = p.pad_w == 0 && p.stride_w == 1;
-  const BandGeometry bg =
-      in_place ? BandGeometry::InPlace(p) : BandGeometry::Make(p);
+  const bool in_place = tiling == SmallmapTiling::kFlatInPlace ||
+                        (tiling == SmallmapTiling::kRows && SmallmapInPlace(p));
+  const BandGeometry bg = in_place                               ? BandGeometry::InPlace(p)
+                          : tiling == SmallmapTiling::kFlatBand ? BandGeometry::Flat(p)
+                                                                 : BandGeometry::Make(p);
   const TapColumnSteps steps(bg, p.dilation_w);
   const int64_t cig = p.in_channels_per_group(), cog = p.out_channels_per_group();
   const int64_t blocks = CeilDiv(cog, kSmallmapBlock);
@@ -352,8 +418,9 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   const int64_t weight_bytes = blocks * block_floats * static_cast<int64_t>(sizeof(float));
   const int64_t tile_band_rows =
       BandGeometry::InputRows(p, std::min(bg.out_rows, t.oh_end - t.oh_begin));
+  const int64_t band_row_floats = bg.kx_stride > 0 ? p.kernel_w * bg.row_stride : bg.row_stride;
   const int64_t band_bytes =
-      in_place ? 0 : cig * tile_band_rows * bg.row_stride * static_cast<int64_t>(sizeof(float));
+      in_place ? 0 : cig * tile_band_rows * band_row_floats * static_cast<int64_t>(sizeof(float));
   const bool rows_outer = weight_bytes <= 512 * 1024 ||
                           (weight_bytes <= 768 * 1024 && band_bytes > 512 * 1024);
 
@@ -379,6 +446,31 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
         a.nky = ky1 - ky0;
         const int64_t band_row0 = oy * p.stride_h - p.pad_h + ky0 * p.dilation_h - iy_begin;
         a.w = w_sub + ky0 * a.w_row;
+        if (flat) {
+          // The run of rows from oy that read the same kernel rows: their
+          // pixels are contiguous in the band and in the output (NCHW rows
+          // are ow apart), so it is cut into segments of nearly equal width
+          // that may cross row ends.
+          int64_t oy_end = oy + 1;
+          for (int64_t k0, k1; oy_end < oy_hi; ++oy_end) {
+            ValidKernelRows(p, oy_end, &k0, &k1);
+            if (k0 != ky0 || k1 != ky1) break;
+          }
+          const int64_t run = (oy_end - oy) * ow;
+          const int64_t run_segments = CeilDiv(run, max_p);
+          const int64_t run_base = run / run_segments, run_wide = run % run_segments;
+          int64_t f0 = 0;
+          for (int64_t s = 0; s < run_segments; ++s) {
+            const int64_t width = run_base + (s < run_wide ? 1 : 0);
+            a.band = band + band_row0 * bg.row_stride + f0;
+            for (int64_t ch = 0; ch < a.channels; ++ch)
+              out[ch] = output + out_chan[ch] + oy * ow + f0;
+            wide_fn[width - 1](a);
+            f0 += width;
+          }
+          oy = oy_end;
+          continue;
+        }
         if (pairs && oy + 1 < oy_hi) {
           int64_t ky0_next, ky1_next;
           ValidKernelRows(p, oy + 1, &ky0_next, &ky1_next);
@@ -413,13 +505,18 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
       int64_t iy_begin = 0, iy_end = p.in_height;
       if (!in_place) {
         BandInputRows(p, oy0, oy1, &iy_begin, &iy_end);
-        BuildBand(p, bg, input, t.n, g * cig, iy_begin, iy_end, scratch,
-                  &convgen::HWY_NAMESPACE::SplitPairs);
+        if (tiling == SmallmapTiling::kFlatBand) {
+          BuildFlatBand(p, bg, input, t.n, g * cig, iy_begin, iy_end, scratch);
+        } else {
+          BuildBand(p, bg, input, t.n, g * cig, iy_begin, iy_end, scratch,
+                    &convgen::HWY_NAMESPACE::SplitPairs);
+        }
       }
       // Sub-blocks of sub_width channels (t.co_begin is a multiple of the
       // block, hence of sub_width, which divides it).
       if (rows_outer) {
-        const int64_t step = pairs ? 2 : 1;
+        // Flat tiles: runs of whole segments (rows x ow a multiple of max_p).
+        const int64_t step = flat ? max_p / std::gcd(ow, max_p) : (pairs ? 2 : 1);
         for (int64_t oy = oy0; oy < oy1; oy += step)
           for (int64_t co0 = t.co_begin; co0 < t.co_end; co0 += sub_width)
             run_rows(co0, oy, std::min(oy1, oy + step), iy_begin);
@@ -461,7 +558,8 @@ void SmallmapPack(const Conv2dParams& p, const float* oihw, float* packed) {
 }
 
 int64_t SmallmapScratch(const Conv2dParams& p) {
-  return p.pad_w == 0 && p.stride_w == 1 ? 0 : BandGeometry::Make(p).floats();
+  const int64_t rows = SmallmapInPlace(p) ? 0 : BandGeometry::Make(p).floats();
+  return SmallmapFlatBandPossible(p) ? std::max(rows, BandGeometry::Flat(p).floats()) : rows;
 }
 
 // Modelled fraction of peak: 0.9 (the measured rate per computed FMA on
@@ -479,6 +577,12 @@ double SmallmapEstimate(const Conv2dParams& p, int64_t target) {
   const int64_t ow = p.out_width();
   int64_t pixels = ow / CeilDiv(ow, max_p);  // narrowest segment
   if (avx3 && ow < 8 && p.out_height() > 1) pixels *= 2;  // two-row tiles
+  const int64_t narrow_rows = lanes == 1 ? 1 : 2, narrow_max_p2 = avx3 ? 7 : 3;
+  if (ChooseSmallmapTiling(p, max_p, narrow_rows, narrow_max_p2, vv == 2) !=
+      SmallmapTiling::kRows) {
+    const int64_t run = std::min(ow * p.out_height(), 2 * max_p);  // cross-row segments
+    pixels = run / CeilDiv(run, max_p);
+  }
   const int64_t needed = lanes >= 16 ? 4 : 8;  // 4-cycle FMA on 2 x 256-bit pipes
   const double latency = std::min(1.0, double(pixels * vv) / double(needed));
   const int64_t K = p.in_channels_per_group() * p.kernel_h * p.kernel_w;
