@@ -104,8 +104,19 @@ Status ValidateOptions(const Conv2dParams& p, const PlanOptions& o) {
 // threads mb_pw_14 ran 195 GFLOP/s on row bands, 225 on channel blocks),
 // else of bands of rows, adding channel blocks only when a map has too few
 // rows to go round. (k x k layers keep row bands: channel blocks repeat the
-// kernels' per-tile input band copies — rn_3x3_s2 fell from 190 to 116.) No tile
-// splits a reduction, so the result is bit-identical for any thread count.
+// kernels' per-tile input band copies — rn_3x3_s2 fell from 190 to 116.)
+// Except where an image's input is smaller than the weights and the threads
+// outnumber the images: one block of output channels per thread, all rows,
+// so each weight is read by one thread and each input band copied once per
+// thread (rn_3x3_7: 9.4 MB of weights against 100 KB of input; row bands had
+// every thread stream all the weights and cut the rows that smallmap pairs or
+// runs together). Measured with 2 threads on one shared pool, plans
+// alternating, medians of 7-11 (GFLOP/s): rn_3x3_7, 2 channel blocks x 4 row
+// bands 187.3 / 209.5 / 206.8 / 201.8 in four runs against 194.4 / 223.1 /
+// 207.8 / 207.1 with one block per thread (4 blocks: 182.0 / 186.8, 8: 169.2);
+// rn_3x3_14 215.7 -> 218.8; rn_3x3_28 215.2 -> 217.0. (Two 1-thread
+// processes, one per core, ran rn_3x3_7 at 112.0 + 115.3 in that window.) No
+// tile splits a reduction, so the result is bit-identical for any thread count.
 std::vector<Tile> MakeTiles(const Conv2dParams& p, int64_t out_h, int64_t out_w, int64_t r,
                             int threads) {
   constexpr int64_t kSmallPlane = 1024;
@@ -118,10 +129,15 @@ std::vector<Tile> MakeTiles(const Conv2dParams& p, int64_t out_h, int64_t out_w,
   const int64_t r_blocks = std::max<int64_t>(1, (cog + r - 1) / r);
   const bool small_plane =
       p.kernel_h == 1 && p.kernel_w == 1 && out_h * out_w <= kSmallPlane;
+  const bool weights_dominate =
+      !small_plane && p.groups == 1 && p.batch < threads &&
+      p.weight_elements() > p.in_channels * p.in_height * p.in_width;
   const int64_t co_chunks =
-      small_plane ? std::min<int64_t>(r_blocks, left)
-                  : (out_h >= left ? 1 : std::min<int64_t>(r_blocks, (left + out_h - 1) / out_h));
-  const int64_t bands = std::min<int64_t>(out_h, (left + co_chunks - 1) / co_chunks);
+      weights_dominate ? std::min<int64_t>(r_blocks, (threads + p.batch - 1) / p.batch)
+      : small_plane    ? std::min<int64_t>(r_blocks, left)
+                    : (out_h >= left ? 1 : std::min<int64_t>(r_blocks, (left + out_h - 1) / out_h));
+  const int64_t bands =
+      weights_dominate ? 1 : std::min<int64_t>(out_h, (left + co_chunks - 1) / co_chunks);
   for (int64_t n = 0; n < p.batch; ++n)
     for (int64_t gc = 0; gc < group_chunks; ++gc)
       for (int64_t cc = 0; cc < co_chunks; ++cc)
