@@ -50,10 +50,18 @@
 // zero-padded and de-interleaved by the stride (generic_band.h), so pixel p
 // of a segment is at +p whatever the stride; without horizontal padding and
 // stride the input is read in place (no copy: rn_1x1_56 went from 62 to 106).
-// Kernel rows in the vertical padding are skipped per output row; horizontal
-// padding taps are computed on zeros (rn_3x3_7: 90.5% of the nominal taps
-// computed, 82% real). Two rows share a tile only when their valid kernel
-// rows are the same (rn_3x3_7: rows 1+2, 3+4 paired, 0, 5, 6 single).
+// Kernel rows in the vertical padding are skipped per output row. Taps in
+// the horizontal padding are skipped by the row tiles of 3x3 layers (stride
+// and dilation 1) at the row's first and last output (kLeft / kRight), and
+// computed on zeros elsewhere (other windows, flat runs): rn_3x3_7 row tiles
+// compute 82% of the nominal taps (90.5% before). Measured, one plan with the
+// skip switched on and off alternately (9 rounds, medians, GFLOP/s): AVX3
+// rn_3x3_7 112.1 -> 121.4, rn_3x3_14 118.3 -> 124.0, rn_3x3_28 114.4 ->
+// 115.3, rn_3x3_56 111.2 -> 112.5; AVX2 rn_3x3_14 105.2 -> 112.2, rn_3x3_28
+// 107.6 -> 110.0, rn_3x3_56 103.1 -> 103.7. AVX2 rn_3x3_7 keeps its flat runs
+// (100.4-100.6 against 90.7-92.3 for row pairs with the skip).
+// Two rows share a tile only when their valid kernel rows are the same
+// (rn_3x3_7: rows 1+2, 3+4 paired, 0, 5, 6 single).
 // Loop order: channel sub-blocks outer when the group's packed weights exceed
 // 512 KiB (each sub-block's weights then come from L3 once and stay in L2
 // across the rows), rows outer otherwise (the band's rows stay cached across
@@ -193,7 +201,10 @@ HWY_INLINE const float* OpaquePointer(const float* p) {
 // tests, reproduced with -fsanitize=shift alone; we found no undefined
 // behaviour in the source, so we take it for a compiler bug and avoid the
 // pattern).
-template <size_t P2, size_t VV, size_t kRows, class D, class V>
+// Pixels q < kLo and q >= P2 - kHi of each row are skipped (their tap reads
+// the horizontal zero padding; see SmallmapSegment's kLeft / kRight).
+template <size_t P2, size_t VV, size_t kRows, size_t kLo = 0, size_t kHi = 0,
+          bool kOpaque = (kRows == 2), class D, class V>
 HWY_INLINE void SmallmapTap(D d, V* HWY_RESTRICT acc, const V* wv, const float* row,
                             const float* row2, int64_t off) {
   HWY_UNROLL(2)
@@ -210,9 +221,9 @@ HWY_INLINE void SmallmapTap(D d, V* HWY_RESTRICT acc, const V* wv, const float* 
     // AVX2 96-97 -> 100. Single-row tiles keep GCC's addressing: there the
     // barrier brought back accumulator spills in the AVX2 5x5 tile (111
     // instructions per 60 FMAs, 0 stack -> 123 and 4).
-    if constexpr (kRows == 2) src = OpaquePointer(src);
+    if constexpr (kOpaque) src = OpaquePointer(src);
     HWY_UNROLL(16)
-    for (size_t q = 0; q < P2; ++q) {
+    for (size_t q = kLo; q + kHi < P2; ++q) {
       const V x = hn::Set(d, src[q]);
       HWY_UNROLL(4)
       for (size_t v = 0; v < VV; ++v)
@@ -226,7 +237,21 @@ HWY_INLINE void SmallmapTap(D d, V* HWY_RESTRICT acc, const V* wv, const float* 
 // per segment (see the header: AVX2 tap loop); KW = 0: any width, one
 // TapColumnWalker step per tap.
 // kCap: lanes per vector (kBandLanes = the target's full vector).
-template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap>
+// Calls f(std::integral_constant<size_t, kx>()) for kx = 0 .. KW-1.
+template <size_t KW, size_t kx = 0, class F>
+HWY_INLINE void ForEachKernelColumn(F&& f) {
+  if constexpr (kx < KW) {
+    f(std::integral_constant<size_t, kx>());
+    ForEachKernelColumn<KW, kx + 1>(f);
+  }
+}
+
+// kLeft / kRight (KW = 3, stride and dilation 1 only): the segment starts at
+// output column 0 / ends at the last one, where kernel column 0 / 2 reads
+// the horizontal zero padding: those taps are skipped (oneDNN skips them
+// too). A 7-wide row computes 19 of its 21 taps per kernel row.
+template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft = false,
+          bool kRight = false>
 HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
   const hn::CappedTag<float, kCap> d;
   using V = hn::Vec<decltype(d)>;
@@ -261,12 +286,28 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
         const float* row = a.band + c * a.band_chan + ky * a.band_row;
         const float* row2 = kRows > 1 ? row + a.band_pair : row;
         const float* HWY_RESTRICT wk = a.w + c * a.w_chan + ky * a.w_row;
-        HWY_UNROLL(16)
-        for (size_t kx = 0; kx < KW; ++kx) {
-          V wv[VV];
-          HWY_UNROLL(4)
-          for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kSmallmapBlock + v * N);
-          SmallmapTap<P2, VV, kRows>(d, acc, wv, row, row2, off[kx]);
+        if constexpr (!kLeft && !kRight) {
+          HWY_UNROLL(16)
+          for (size_t kx = 0; kx < KW; ++kx) {
+            V wv[VV];
+            HWY_UNROLL(4)
+            for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kSmallmapBlock + v * N);
+            SmallmapTap<P2, VV, kRows>(d, acc, wv, row, row2, off[kx]);
+          }
+        } else {
+          static_assert(KW == 3, "edge skipping assumes a 3-wide kernel, padding 1");
+          ForEachKernelColumn<KW>([&](auto column) {
+            constexpr size_t kx = decltype(column)::value;
+            constexpr size_t lo = (kLeft && kx == 0) ? 1 : 0;
+            constexpr size_t hi = (kRight && kx == 2) ? 1 : 0;
+            V wv[VV];
+            HWY_UNROLL(4)
+            for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kSmallmapBlock + v * N);
+            // The edge tiles need the barrier too (AVX3 14-pixel tile with
+            // both edges, without it: 69 instructions per 40 FMAs, 15 vmovq,
+            // 5 stack accesses; rn_3x3_14 AVX3 115 -> 97 GFLOP/s).
+            SmallmapTap<P2, VV, kRows, lo, hi, true>(d, acc, wv, row, row2, off[kx]);
+          });
         }
       }
     }
@@ -315,9 +356,10 @@ using SegmentFn = void (*)(const SmallmapSegmentArgs&);
 constexpr size_t kUnrolledKW[] = {3, 5, 7};
 
 // Segment functions for widths 1..sizeof...(I), one register-tile shape.
-template <size_t VV, size_t kCap, size_t kRows, size_t KW, size_t... I>
+template <size_t VV, size_t kCap, size_t kRows, size_t KW, bool kLeft = false,
+          bool kRight = false, size_t... I>
 constexpr std::array<SegmentFn, sizeof...(I)> MakeSegmentTable(std::index_sequence<I...>) {
-  return {{&SmallmapSegment<I + 1, VV, kRows, KW, kCap>...}};
+  return {{&SmallmapSegment<I + 1, VV, kRows, KW, kCap, kLeft, kRight>...}};
 }
 
 // Per kernel width (index 0: any width; then kUnrolledKW), one register-tile
@@ -340,6 +382,13 @@ struct SegmentTables {
       MakeSegmentTable<VV, kCap, kRows, Unrolled(kUnrolledKW[0])>(Idx()),
       MakeSegmentTable<VV, kCap, kRows, Unrolled(kUnrolledKW[1])>(Idx()),
       MakeSegmentTable<VV, kCap, kRows, Unrolled(kUnrolledKW[2])>(Idx())};
+  // 3x3 segments at the row's left edge, right edge, both (kLeft / kRight);
+  // the plain rolled functions on targets without the unrolled tap loop.
+  static constexpr bool kEdgeSkip = Unrolled(3) == 3;
+  static constexpr std::array<SegmentFn, kMaxP> kEdges3[3] = {
+      MakeSegmentTable<VV, kCap, kRows, Unrolled(3), kEdgeSkip, false>(Idx()),
+      MakeSegmentTable<VV, kCap, kRows, Unrolled(3), false, kEdgeSkip>(Idx()),
+      MakeSegmentTable<VV, kCap, kRows, Unrolled(3), kEdgeSkip, kEdgeSkip>(Idx())};
 };
 
 
@@ -383,6 +432,15 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   const int64_t base = ow / segments, wide = ow % segments;
   const int64_t pair_segments = CeilDiv(ow, static_cast<int64_t>(kNarrowMaxP2));
   const int64_t pair_base = ow / pair_segments, pair_wide = ow % pair_segments;
+
+  // Row tiles of 3x3 layers (stride and dilation 1) skip the taps of kernel
+  // column 0 at output column 0 and of column 2 at the last output column
+  // where those read the zero padding (SmallmapSegment's kLeft / kRight).
+  // Flat runs do not: their segments' edges move from run to run.
+  const bool edge_skip = Wide::kEdgeSkip && !flat && kw_table == 1 && p.stride_w == 1 &&
+                         p.dilation_w == 1;
+  const bool skip_left = edge_skip && p.pad_w >= 1;
+  const bool skip_right = edge_skip && ow + 1 - p.pad_w >= p.in_width;
 
   SmallmapSegmentArgs a;
   a.cig = cig;
@@ -435,7 +493,20 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
       a.channels = std::min(sub_width, t.co_end - co0);
       const bool half = a.channels <= half_width;
       const auto& wide_fn = half ? WideHalf::kByKW[kw_table] : Wide::kByKW[kw_table];
+      // Per edge case (1: left, 2: right, 3: both; 0 = wide_fn / narrow_fn).
+      const std::array<SegmentFn, kWideMaxP>* wide_edge[4] = {&wide_fn, &wide_fn, &wide_fn,
+                                                              &wide_fn};
       const auto& narrow_fn = half ? NarrowHalf::kByKW[kw_table] : Narrow::kByKW[kw_table];
+      const std::array<SegmentFn, kNarrowMaxP2>* narrow_edge[4] = {&narrow_fn, &narrow_fn,
+                                                                   &narrow_fn, &narrow_fn};
+      for (int e = 1; edge_skip && e < 4; ++e) {
+        wide_edge[e] = half ? &WideHalf::kEdges3[e - 1] : &Wide::kEdges3[e - 1];
+        narrow_edge[e] = half ? &NarrowHalf::kEdges3[e - 1] : &Narrow::kEdges3[e - 1];
+      }
+      // Edge case of a segment [ox0, ox0 + width) of a row.
+      const auto edge = [&](int64_t ox0, int64_t width) {
+        return (ox0 == 0 && skip_left ? 1 : 0) + (ox0 + width == ow && skip_right ? 2 : 0);
+      };
       for (int64_t ch = 0; ch < sub_width; ++ch)
         bias[ch] = (ch < a.channels && ctx.bias) ? ctx.bias[g * cog + co0 + ch] : 0.0f;
       for (int64_t ch = 0; ch < a.channels; ++ch)
@@ -481,7 +552,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
               a.band = band + band_row0 * bg.row_stride + ox0;
               for (int64_t ch = 0; ch < a.channels; ++ch)
                 out[ch] = output + out_chan[ch] + oy * ow + ox0;
-              narrow_fn[width - 1](a);
+              (*narrow_edge[edge(ox0, width)])[width - 1](a);
               ox0 += width;
             }
             oy += 2;
@@ -494,7 +565,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
           a.band = band + band_row0 * bg.row_stride + ox0;
           for (int64_t ch = 0; ch < a.channels; ++ch)
             out[ch] = output + out_chan[ch] + oy * ow + ox0;
-          wide_fn[width - 1](a);
+          (*wide_edge[edge(ox0, width)])[width - 1](a);
           ox0 += width;
         }
         ++oy;
