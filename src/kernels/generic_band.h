@@ -128,6 +128,26 @@ inline BandGeometry BandGeometry::InPlace(const Conv2dParams& p) {
   return g;
 }
 
+// Band rows sample an input row as dst[j] = src[j * s + x0] for j < n, zero
+// where j * s + x0 falls outside [0, iw). SampledColumns gives the j range
+// [*lo, *hi) inside the image; SampleRow fills dst (zeros, then a copy).
+inline void SampledColumns(int64_t x0, int64_t s, int64_t iw, int64_t n, int64_t* lo,
+                           int64_t* hi) {
+  *lo = std::min(n, x0 >= 0 ? 0 : CeilDiv(-x0, s));
+  *hi = std::max(*lo, std::min(n, x0 < iw ? CeilDiv(iw - x0, s) : 0));
+}
+inline void SampleRow(const float* src, int64_t x0, int64_t s, int64_t lo, int64_t hi, int64_t n,
+                      float* dst) {
+  std::fill(dst, dst + lo, 0.0f);
+  std::fill(dst + hi, dst + n, 0.0f);
+  if (hi == lo) return;  // all padding (src + lo + x0 may lie outside the row)
+  if (s == 1) {
+    std::memcpy(dst + lo, src + (lo + x0), sizeof(float) * (hi - lo));
+  } else {
+    for (int64_t j = lo; j < hi; ++j) dst[j] = src[j * s + x0];
+  }
+}
+
 // The "flat" band (smallmap's cross-row tiles): one copy of the input rows
 // per kernel column, shifted by that column and cut to the output width:
 //   band[c][kx][row][ox] = x[c][iy][ox * stride_w + kx * dilation_w - pad_w]
@@ -164,22 +184,13 @@ inline void BuildFlatBand(const Conv2dParams& p, const BandGeometry& g, const fl
   for (int64_t c = 0; c < g.cig; ++c) {
     const float* src_plane = input + ((n * p.in_channels + c_first + c) * p.in_height) * iw;
     for (int64_t kx = 0; kx < p.kernel_w; ++kx) {
-      // Output column ox reads input column ox * s + x0; inside the image
-      // for ox in [lo, hi).
+      // Output column ox reads input column ox * s + x0.
       const int64_t x0 = kx * p.dilation_w - p.pad_w;
-      const int64_t lo = std::min(ow, x0 >= 0 ? 0 : CeilDiv(-x0, s));
-      const int64_t hi = std::max(lo, std::min(ow, x0 < iw ? CeilDiv(iw - x0, s) : 0));
+      int64_t lo, hi;
+      SampledColumns(x0, s, iw, ow, &lo, &hi);
       float* dst = band + c * g.chan_stride + kx * g.kx_stride;
-      for (int64_t iy = iy_begin; iy < iy_end; ++iy, dst += ow) {
-        const float* src = src_plane + iy * iw;
-        std::fill(dst, dst + lo, 0.0f);
-        std::fill(dst + hi, dst + ow, 0.0f);
-        if (s == 1) {
-          std::memcpy(dst + lo, src + (lo + x0), sizeof(float) * (hi - lo));
-        } else {
-          for (int64_t ox = lo; ox < hi; ++ox) dst[ox] = src[ox * s + x0];
-        }
-      }
+      for (int64_t iy = iy_begin; iy < iy_end; ++iy, dst += ow)
+        SampleRow(src_plane + iy * iw, x0, s, lo, hi, ow, dst);
     }
   }
 }
@@ -228,21 +239,16 @@ inline void BuildBand(const Conv2dParams& p, const BandGeometry& g, const float*
       int64_t j_lo[2] = {0, 0}, count[2] = {0, 0}, x0[2] = {0, 0};
       for (int64_t phase = 0; phase < s; ++phase) {
         float* dst = dst_row + phase * L;
-        // j is inside the image iff 0 <= j*s + phase - pw < iw.
-        const int64_t lo = std::min(L, pw > phase ? CeilDiv(pw - phase, s) : 0);
-        const int64_t hi =
-            std::max(lo, std::min(L, iw + pw > phase ? CeilDiv(iw + pw - phase, s) : 0));
-        std::fill(dst, dst + lo, 0.0f);
-        std::fill(dst + hi, dst + L, 0.0f);
-        if (s == 1) {
-          std::memcpy(dst + lo, src + (lo - pw), sizeof(float) * (hi - lo));
-        } else if (s == 2 && split_pairs) {
+        int64_t lo, hi;
+        SampledColumns(phase - pw, s, iw, L, &lo, &hi);
+        if (s == 2 && split_pairs) {
+          std::fill(dst, dst + lo, 0.0f);
+          std::fill(dst + hi, dst + L, 0.0f);
           j_lo[phase] = lo;
           count[phase] = hi - lo;
           x0[phase] = lo * s + phase - pw;  // 0 or 1: the phases take alternate columns
         } else {
-          const float* col = src + (lo * s + phase - pw);
-          for (int64_t j = lo; j < hi; ++j, col += s) dst[j] = *col;
+          SampleRow(src, phase - pw, s, lo, hi, L, dst);
         }
       }
       if (s == 2 && split_pairs) {

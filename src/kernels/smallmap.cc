@@ -427,11 +427,6 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   const int64_t cig = p.in_channels_per_group(), cog = p.out_channels_per_group();
   const int64_t blocks = CeilDiv(cog, kSmallmapBlock);
   const int64_t block_floats = cig * p.kernel_h * p.kernel_w * kSmallmapBlock;
-  // Segments of nearly equal width: `wide` segments of base + 1, then base.
-  const int64_t segments = CeilDiv(ow, max_p);
-  const int64_t base = ow / segments, wide = ow % segments;
-  const int64_t pair_segments = CeilDiv(ow, static_cast<int64_t>(kNarrowMaxP2));
-  const int64_t pair_base = ow / pair_segments, pair_wide = ow % pair_segments;
 
   // Row tiles of 3x3 layers (stride and dilation 1) skip the taps of kernel
   // column 0 at output column 0 and of column 2 at the last output column
@@ -517,6 +512,21 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
         a.nky = ky1 - ky0;
         const int64_t band_row0 = oy * p.stride_h - p.pad_h + ky0 * p.dilation_h - iy_begin;
         a.w = w_sub + ky0 * a.w_row;
+        // Cuts `pixels` output pixels from (oy, 0) into segments of nearly
+        // equal width <= max_width (the first ones one wider) and runs each
+        // with fn_of(first pixel, width).
+        const auto run_segments = [&](int64_t pixels, int64_t max_width, const auto& fn_of) {
+          const int64_t n = CeilDiv(pixels, max_width);
+          const int64_t base = pixels / n, wide = pixels % n;
+          for (int64_t s = 0, x0 = 0; s < n; ++s) {
+            const int64_t width = base + (s < wide ? 1 : 0);
+            a.band = band + band_row0 * bg.row_stride + x0;
+            for (int64_t ch = 0; ch < a.channels; ++ch)
+              out[ch] = output + out_chan[ch] + oy * ow + x0;
+            fn_of(x0, width)(a);
+            x0 += width;
+          }
+        };
         if (flat) {
           // The run of rows from oy that read the same kernel rows: their
           // pixels are contiguous in the band and in the output (NCHW rows
@@ -527,18 +537,8 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
             ValidKernelRows(p, oy_end, &k0, &k1);
             if (k0 != ky0 || k1 != ky1) break;
           }
-          const int64_t run = (oy_end - oy) * ow;
-          const int64_t run_segments = CeilDiv(run, max_p);
-          const int64_t run_base = run / run_segments, run_wide = run % run_segments;
-          int64_t f0 = 0;
-          for (int64_t s = 0; s < run_segments; ++s) {
-            const int64_t width = run_base + (s < run_wide ? 1 : 0);
-            a.band = band + band_row0 * bg.row_stride + f0;
-            for (int64_t ch = 0; ch < a.channels; ++ch)
-              out[ch] = output + out_chan[ch] + oy * ow + f0;
-            wide_fn[width - 1](a);
-            f0 += width;
-          }
+          run_segments((oy_end - oy) * ow, max_p,
+                       [&](int64_t, int64_t width) { return wide_fn[width - 1]; });
           oy = oy_end;
           continue;
         }
@@ -546,28 +546,16 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
           int64_t ky0_next, ky1_next;
           ValidKernelRows(p, oy + 1, &ky0_next, &ky1_next);
           if (ky0_next == ky0 && ky1_next == ky1) {
-            int64_t ox0 = 0;
-            for (int64_t s = 0; s < pair_segments; ++s) {
-              const int64_t width = pair_base + (s < pair_wide ? 1 : 0);
-              a.band = band + band_row0 * bg.row_stride + ox0;
-              for (int64_t ch = 0; ch < a.channels; ++ch)
-                out[ch] = output + out_chan[ch] + oy * ow + ox0;
-              (*narrow_edge[edge(ox0, width)])[width - 1](a);
-              ox0 += width;
-            }
+            run_segments(ow, static_cast<int64_t>(kNarrowMaxP2), [&](int64_t ox0, int64_t width) {
+              return (*narrow_edge[edge(ox0, width)])[width - 1];
+            });
             oy += 2;
             continue;
           }
         }
-        int64_t ox0 = 0;
-        for (int64_t s = 0; s < segments; ++s) {
-          const int64_t width = base + (s < wide ? 1 : 0);
-          a.band = band + band_row0 * bg.row_stride + ox0;
-          for (int64_t ch = 0; ch < a.channels; ++ch)
-            out[ch] = output + out_chan[ch] + oy * ow + ox0;
-          (*wide_edge[edge(ox0, width)])[width - 1](a);
-          ox0 += width;
-        }
+        run_segments(ow, max_p, [&](int64_t ox0, int64_t width) {
+          return (*wide_edge[edge(ox0, width)])[width - 1];
+        });
         ++oy;
       }
     };
