@@ -95,13 +95,13 @@ constexpr int64_t kSmallmapBlock = 16;
 
 // Everything a segment needs; set up once per (sub-block, output row).
 struct SmallmapSegmentArgs {
-  const float* band;   // band channel 0, first valid kernel row, segment's first pixel
-  const float* w;      // packed weights: sub-block's first channel, first valid kernel row
+  const float* band;  // band channel 0, first valid kernel row, segment's first pixel
+  const float* w;     // packed weights: sub-block's first channel, first valid kernel row
   int64_t cig, nky, kw;
   int64_t band_chan, band_row;  // band strides: channel, kernel row (dilation_h rows)
   int64_t w_chan, w_row;        // weight strides: channel, kernel row
   const TapColumnSteps* steps;
-  const float* bias;            // the sub-block's bias, padded to its width
+  const float* bias;  // the sub-block's bias, padded to its width
   float clamp_min, clamp_max;
   float* const* out;            // per channel of the sub-block: output row + ox0
   int64_t band_pair, out_pair;  // two-row tiles: offset of the second row
@@ -133,16 +133,24 @@ inline bool SmallmapFlatBandPossible(const Conv2dParams& p) {
          !(SmallmapInPlace(p) && p.kernel_w == 1);
 }
 
+// Whether rows of `ow` outputs go two at a time: only where the two-row
+// tiles hold more pixels than single-row segments of <= max_p (AVX3 on a
+// 7-wide map: 2 x 7 against 7; AVX2 takes a 7-wide row whole in its folded
+// 7-pixel tile rather than as pairs cut 3 + 2 + 2).
+inline bool SmallmapPairsRows(int64_t ow, int64_t max_p, int64_t narrow_rows,
+                              int64_t narrow_max_p2) {
+  return narrow_rows == 2 && ow < 8 &&
+         2 * (ow / CeilDiv(ow, narrow_max_p2)) > ow / CeilDiv(ow, max_p);
+}
+
 inline SmallmapTiling ChooseSmallmapTiling(const Conv2dParams& p, int64_t max_p,
                                            int64_t narrow_rows, int64_t narrow_max_p2,
                                            bool flat_band_target) {
-  if (SmallmapInPlace(p) && p.kernel_w == 1 && p.stride_h == 1)
-    return SmallmapTiling::kFlatInPlace;
+  if (SmallmapInPlace(p) && p.kernel_w == 1 && p.stride_h == 1) return SmallmapTiling::kFlatInPlace;
   const int64_t ow = p.out_width();
   // Pixels of the narrowest row tile.
-  const int64_t narrowest = (narrow_rows == 2 && ow < 8)
-                                ? 2 * (ow / CeilDiv(ow, narrow_max_p2))
-                                : ow / CeilDiv(ow, max_p);
+  const int64_t narrowest = (narrow_rows == 2 && ow < 8) ? 2 * (ow / CeilDiv(ow, narrow_max_p2))
+                                                         : ow / CeilDiv(ow, max_p);
   if (flat_band_target && SmallmapFlatBandPossible(p) && narrowest < max_p - 1)
     return SmallmapTiling::kFlatBand;
   return SmallmapTiling::kRows;
@@ -182,11 +190,46 @@ constexpr size_t kWideVV = 2, kWideMaxP = 6, kNarrowRows = 2, kNarrowMaxP2 = 3;
 constexpr size_t kHalfVV = 1, kHalfCap = kBandLanes;
 constexpr bool kFlatBand = true;
 #endif
+// AVX2 only: a row exactly 7 wide runs as one 7-pixel tile (14 accumulators)
+// whose second weight vector is read by the FMAs from memory (see
+// SmallmapSegmentFolded), instead of segments 4 + 3 (8 and 6 accumulators);
+// and a flat run of a single row (rn_3x3_7's rows 0 and 6) runs as such row
+// tiles, which skip the padding taps. Measured on rn_3x3_7, AVX2, one plan
+// alternating the tilings (9 rounds, 50 ms slices, medians, three runs):
+// 95.8 / 101.5 / 98.6 -> 103.7 / 105.7 / 102.2 GFLOP/s. The same tile for
+// every row (rows 1-5 too, which then skip their padding taps) ran 97.3 /
+// 97.7 / 98.5, and on rn_3x3_14 (7 + 7 against 5 + 5 + 4 register tiles)
+// 92.1 against 105.0: the folded tile issues 15 loads per 14 FMAs into the
+// FP unit's two load pipes (7 broadcasts, 7 weight vectors, 1 kept weight),
+// so it runs at most 14 FMAs per 7.5 cycles; it only pays where it replaces
+// tiles of 6-8 accumulators. Also tried: flat 5- and 6-pixel segments of
+// rows 1-5 that skip the padding taps where they cross row ends (one
+// instantiation per start column): GCC spilled one or two accumulators in
+// five of the seven (2-4 stack accesses per 32 FMAs, with either register
+// allocator) and rn_3x3_7 ran 5% slower (m3/m2 0.94-0.95, three runs).
+#if HWY_TARGET == HWY_AVX2
+constexpr size_t kRowMaxP = 7;
+constexpr bool kFoldWeights = true;
+#else
+constexpr size_t kRowMaxP = kWideMaxP;
+constexpr bool kFoldWeights = false;
+#endif
 
 // Returns p, unknown to the optimiser (an empty asm that may "modify" it).
 HWY_INLINE const float* OpaquePointer(const float* p) {
 #if defined(__GNUC__)
   __asm__("" : "+r"(p));
+#endif
+  return p;
+}
+
+// Returns p through a volatile empty asm: unlike OpaquePointer, two calls with
+// the same p are not merged, so every load through the result stays a load
+// of its own that GCC folds into the FMA reading it (the folded tile's second
+// weight vector, vfmadd231ps 0x20(%rdi),%ymm1,%ymm13).
+HWY_INLINE const float* FreshPointer(const float* p) {
+#if defined(__GNUC__)
+  __asm__ volatile("" : "+r"(p));
 #endif
   return p;
 }
@@ -203,10 +246,13 @@ HWY_INLINE const float* OpaquePointer(const float* p) {
 // pattern).
 // Pixels q < kLo and q >= P2 - kHi of each row are skipped (their tap reads
 // the horizontal zero padding; see SmallmapSegment's kLeft / kRight).
+// Weight vectors v < kRegVV come from registers (wv); the others are loaded
+// from wmem by every FMA (folded tiles).
 template <size_t P2, size_t VV, size_t kRows, size_t kLo = 0, size_t kHi = 0,
-          bool kOpaque = (kRows == 2), class D, class V>
-HWY_INLINE void SmallmapTap(D d, V* HWY_RESTRICT acc, const V* wv, const float* row,
-                            const float* row2, int64_t off) {
+          bool kOpaque = (kRows == 2), size_t kRegVV = VV, class D, class V>
+HWY_INLINE void SmallmapTap(D d, V* HWY_RESTRICT acc, const V* wv, const float* wmem,
+                            const float* row, const float* row2, int64_t off) {
+  constexpr size_t N = hn::MaxLanes(d);
   HWY_UNROLL(2)
   for (size_t r = 0; r < kRows; ++r) {
     const float* src = (r == 0 ? row : row2) + off;
@@ -226,8 +272,16 @@ HWY_INLINE void SmallmapTap(D d, V* HWY_RESTRICT acc, const V* wv, const float* 
     for (size_t q = kLo; q + kHi < P2; ++q) {
       const V x = hn::Set(d, src[q]);
       HWY_UNROLL(4)
-      for (size_t v = 0; v < VV; ++v)
+      for (size_t v = 0; v < kRegVV; ++v)
         acc[(r * P2 + q) * VV + v] = hn::MulAdd(wv[v], x, acc[(r * P2 + q) * VV + v]);
+      HWY_UNROLL(4)
+      for (size_t v = kRegVV; v < VV; ++v) {
+        // The pointer itself goes through the barrier (no copy per pixel:
+        // `FreshPointer(wmem + v * N)` cost a mov per FMA).
+        wmem = FreshPointer(wmem);
+        acc[(r * P2 + q) * VV + v] =
+            hn::MulAdd(hn::LoadU(d, wmem + v * N), x, acc[(r * P2 + q) * VV + v]);
+      }
     }
   }
 }
@@ -250,13 +304,15 @@ HWY_INLINE void ForEachKernelColumn(F&& f) {
 // output column 0 / ends at the last one, where kernel column 0 / 2 reads
 // the horizontal zero padding: those taps are skipped (oneDNN skips them
 // too). A 7-wide row computes 19 of its 21 taps per kernel row.
-template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft = false,
-          bool kRight = false>
-HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
+// kRegVV: weight vectors held in registers, the others folded into the FMAs
+// where accumulators + weights + broadcast exceed AVX2's 16 registers.
+template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight>
+HWY_INLINE void SmallmapSegmentBody(const SmallmapSegmentArgs& a) {
   const hn::CappedTag<float, kCap> d;
   using V = hn::Vec<decltype(d)>;
   constexpr size_t N = hn::MaxLanes(d);
   constexpr size_t P = P2 * kRows;
+  constexpr size_t kRegVV = (kFoldWeights && P * VV + VV + 1 > 16) ? 1 : VV;
   V acc[P * VV];
   HWY_UNROLL(64)
   for (size_t i = 0; i < P * VV; ++i) acc[i] = hn::Zero(d);
@@ -271,7 +327,8 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
     V wv[VV];
     HWY_UNROLL(4)
     for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + v * N);
-    SmallmapTap<P2, VV, kRows>(d, acc, wv, src, kRows > 1 ? src + a.band_pair : src, 0);
+    SmallmapTap<P2, VV, kRows, 0, 0, (kRows == 2), kRegVV>(d, acc, wv, wk, src,
+                                                           kRows > 1 ? src + a.band_pair : src, 0);
   }
   if constexpr (KW > 0) {
     int64_t off[KW];
@@ -292,7 +349,8 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
             V wv[VV];
             HWY_UNROLL(4)
             for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kSmallmapBlock + v * N);
-            SmallmapTap<P2, VV, kRows>(d, acc, wv, row, row2, off[kx]);
+            SmallmapTap<P2, VV, kRows, 0, 0, (kRows == 2), kRegVV>(
+                d, acc, wv, wk + kx * kSmallmapBlock, row, row2, off[kx]);
           }
         } else {
           static_assert(KW == 3, "edge skipping assumes a 3-wide kernel, padding 1");
@@ -306,7 +364,8 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
             // The edge tiles need the barrier too (AVX3 14-pixel tile with
             // both edges, without it: 69 instructions per 40 FMAs, 15 vmovq,
             // 5 stack accesses; rn_3x3_14 AVX3 115 -> 97 GFLOP/s).
-            SmallmapTap<P2, VV, kRows, lo, hi, true>(d, acc, wv, row, row2, off[kx]);
+            SmallmapTap<P2, VV, kRows, lo, hi, true, kRegVV>(d, acc, wv, wk + kx * kSmallmapBlock,
+                                                             row, row2, off[kx]);
           });
         }
       }
@@ -324,7 +383,7 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
         V wv[VV];
         HWY_UNROLL(4)
         for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + v * N);
-        SmallmapTap<P2, VV, kRows>(d, acc, wv, row, row2, off);
+        SmallmapTap<P2, VV, kRows, 0, 0, (kRows == 2), kRegVV>(d, acc, wv, wk, row, row2, off);
       }
     }
   }
@@ -349,6 +408,31 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
   }
 }
 
+template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight>
+HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
+  SmallmapSegmentBody<P2, VV, kRows, KW, kCap, kLeft, kRight>(a);
+}
+
+// The folded tiles (AVX2, 7 pixels x 2 vectors: 14 accumulators + 1 weight +
+// 1 broadcast = all 16 ymm) with GCC's priority-based register allocator: the
+// default (Chaitin-Briggs) one spilled two accumulators (89 instructions per
+// 42 FMAs, 14 stack accesses, in the 3x3 loop; priority: 76, none). The
+// register tiles keep the default: priority spilled the 6-pixel one (0 -> 16
+// stack accesses).
+template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight>
+__attribute__((optimize("-fira-algorithm=priority"))) HWY_NOINLINE void SmallmapSegmentFolded(
+    const SmallmapSegmentArgs& a) {
+  SmallmapSegmentBody<P2, VV, kRows, KW, kCap, kLeft, kRight>(a);
+}
+
+template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight>
+constexpr auto SegmentFor() {
+  if constexpr (kFoldWeights && P2 * kRows * VV + VV + 1 > 16)
+    return &SmallmapSegmentFolded<P2, VV, kRows, KW, kCap, kLeft, kRight>;
+  else
+    return &SmallmapSegment<P2, VV, kRows, KW, kCap, kLeft, kRight>;
+}
+
 using SegmentFn = void (*)(const SmallmapSegmentArgs&);
 
 // Kernel widths with an unrolled instantiation (others: KW = 0), in the
@@ -356,10 +440,9 @@ using SegmentFn = void (*)(const SmallmapSegmentArgs&);
 constexpr size_t kUnrolledKW[] = {3, 5, 7};
 
 // Segment functions for widths 1..sizeof...(I), one register-tile shape.
-template <size_t VV, size_t kCap, size_t kRows, size_t KW, bool kLeft = false,
-          bool kRight = false, size_t... I>
+template <size_t VV, size_t kCap, size_t kRows, size_t KW, bool kLeft, bool kRight, size_t... I>
 constexpr std::array<SegmentFn, sizeof...(I)> MakeSegmentTable(std::index_sequence<I...>) {
-  return {{&SmallmapSegment<I + 1, VV, kRows, KW, kCap, kLeft, kRight>...}};
+  return {{SegmentFor<I + 1, VV, kRows, KW, kCap, kLeft, kRight>()...}};
 }
 
 // Per kernel width (index 0: any width; then kUnrolledKW), one register-tile
@@ -374,14 +457,13 @@ template <size_t VV, size_t kCap, size_t kRows, size_t kMaxP>
 struct SegmentTables {
   using Idx = std::make_index_sequence<kMaxP>;
   static constexpr size_t Unrolled(size_t kw) {
-    return (HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL) ? kw
-                                                                                          : 0;
+    return (HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL) ? kw : 0;
   }
   static constexpr std::array<SegmentFn, kMaxP> kByKW[4] = {
-      MakeSegmentTable<VV, kCap, kRows, 0>(Idx()),
-      MakeSegmentTable<VV, kCap, kRows, Unrolled(kUnrolledKW[0])>(Idx()),
-      MakeSegmentTable<VV, kCap, kRows, Unrolled(kUnrolledKW[1])>(Idx()),
-      MakeSegmentTable<VV, kCap, kRows, Unrolled(kUnrolledKW[2])>(Idx())};
+      MakeSegmentTable<VV, kCap, kRows, 0, false, false>(Idx()),
+      MakeSegmentTable<VV, kCap, kRows, Unrolled(kUnrolledKW[0]), false, false>(Idx()),
+      MakeSegmentTable<VV, kCap, kRows, Unrolled(kUnrolledKW[1]), false, false>(Idx()),
+      MakeSegmentTable<VV, kCap, kRows, Unrolled(kUnrolledKW[2]), false, false>(Idx())};
   // 3x3 segments at the row's left edge, right edge, both (kLeft / kRight);
   // the plain rolled functions on targets without the unrolled tap loop.
   static constexpr bool kEdgeSkip = Unrolled(3) == 3;
@@ -391,12 +473,11 @@ struct SegmentTables {
       MakeSegmentTable<VV, kCap, kRows, Unrolled(3), kEdgeSkip, kEdgeSkip>(Idx())};
 };
 
-
-void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
-                  float* output, float* scratch) {
-  using Wide = SegmentTables<kWideVV, kBandLanes, 1, kWideMaxP>;
+void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, float* output,
+                  float* scratch) {
+  using Wide = SegmentTables<kWideVV, kBandLanes, 1, kRowMaxP>;
   using Narrow = SegmentTables<kWideVV, kBandLanes, kNarrowRows, kNarrowMaxP2>;
-  using WideHalf = SegmentTables<kHalfVV, kHalfCap, 1, kWideMaxP>;
+  using WideHalf = SegmentTables<kHalfVV, kHalfCap, 1, kRowMaxP>;
   using NarrowHalf = SegmentTables<kHalfVV, kHalfCap, kNarrowRows, kNarrowMaxP2>;
   const hn::ScalableTag<float> d;
   const Conv2dParams& p = ctx.params;
@@ -409,8 +490,14 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   const bool flat = tiling != SmallmapTiling::kRows;
   // Rows narrower than 8 (one segment each): pair rows with the same valid
   // kernel rows into one two-row tile where the target has the registers.
-  const bool pairs = !flat && kNarrowRows == 2 && ow < 8;
   const int64_t max_p = static_cast<int64_t>(kWideMaxP);
+  // Row tiles: a row of up to kRowMaxP outputs in one segment (AVX2: 7).
+  const int64_t row_max_p = ow <= static_cast<int64_t>(kRowMaxP) ? ow : max_p;
+  const bool pairs = !flat && SmallmapPairsRows(ow, row_max_p, kNarrowRows, kNarrowMaxP2);
+  // AVX2: a flat run of a single row (the first and last rows of a 3x3
+  // layer) runs as a row tile: one folded 7-pixel segment on a 7-wide map
+  // with the padding taps skipped, against 4 + 3 pixels without the skip.
+  const bool single_row_runs_as_rows = kFoldWeights;
   const int64_t sub_width = static_cast<int64_t>(kWideVV * hn::Lanes(d));
   const int64_t half_width =
       static_cast<int64_t>(kHalfVV * hn::Lanes(hn::CappedTag<float, kHalfCap>()));
@@ -420,9 +507,9 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   // 3.2 MB of input per call cost about a quarter of the time).
   const bool in_place = tiling == SmallmapTiling::kFlatInPlace ||
                         (tiling == SmallmapTiling::kRows && SmallmapInPlace(p));
-  const BandGeometry bg = in_place                               ? BandGeometry::InPlace(p)
+  const BandGeometry bg = in_place                              ? BandGeometry::InPlace(p)
                           : tiling == SmallmapTiling::kFlatBand ? BandGeometry::Flat(p)
-                                                                 : BandGeometry::Make(p);
+                                                                : BandGeometry::Make(p);
   const TapColumnSteps steps(bg, p.dilation_w);
   const int64_t cig = p.in_channels_per_group(), cog = p.out_channels_per_group();
   const int64_t blocks = CeilDiv(cog, kSmallmapBlock);
@@ -432,8 +519,8 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   // column 0 at output column 0 and of column 2 at the last output column
   // where those read the zero padding (SmallmapSegment's kLeft / kRight).
   // Flat runs do not: their segments' edges move from run to run.
-  const bool edge_skip = Wide::kEdgeSkip && !flat && kw_table == 1 && p.stride_w == 1 &&
-                         p.dilation_w == 1;
+  const bool edge_skip = Wide::kEdgeSkip && (!flat || single_row_runs_as_rows) && kw_table == 1 &&
+                         p.stride_w == 1 && p.dilation_w == 1;
   const bool skip_left = edge_skip && p.pad_w >= 1;
   const bool skip_right = edge_skip && ow + 1 - p.pad_w >= p.in_width;
 
@@ -474,8 +561,8 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
   const int64_t band_row_floats = bg.kx_stride > 0 ? p.kernel_w * bg.row_stride : bg.row_stride;
   const int64_t band_bytes =
       in_place ? 0 : cig * tile_band_rows * band_row_floats * static_cast<int64_t>(sizeof(float));
-  const bool rows_outer = weight_bytes <= 512 * 1024 ||
-                          (weight_bytes <= 768 * 1024 && band_bytes > 512 * 1024);
+  const bool rows_outer =
+      weight_bytes <= 512 * 1024 || (weight_bytes <= 768 * 1024 && band_bytes > 512 * 1024);
 
   for (int64_t g = t.g_begin; g < t.g_end; ++g) {
     // Output rows [oy_lo, oy_hi) of channels [co0, co0 + sub_width).
@@ -489,8 +576,8 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
       const bool half = a.channels <= half_width;
       const auto& wide_fn = half ? WideHalf::kByKW[kw_table] : Wide::kByKW[kw_table];
       // Per edge case (1: left, 2: right, 3: both; 0 = wide_fn / narrow_fn).
-      const std::array<SegmentFn, kWideMaxP>* wide_edge[4] = {&wide_fn, &wide_fn, &wide_fn,
-                                                              &wide_fn};
+      const std::array<SegmentFn, kRowMaxP>* wide_edge[4] = {&wide_fn, &wide_fn, &wide_fn,
+                                                             &wide_fn};
       const auto& narrow_fn = half ? NarrowHalf::kByKW[kw_table] : Narrow::kByKW[kw_table];
       const std::array<SegmentFn, kNarrowMaxP2>* narrow_edge[4] = {&narrow_fn, &narrow_fn,
                                                                    &narrow_fn, &narrow_fn};
@@ -537,10 +624,12 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
             ValidKernelRows(p, oy_end, &k0, &k1);
             if (k0 != ky0 || k1 != ky1) break;
           }
-          run_segments((oy_end - oy) * ow, max_p,
-                       [&](int64_t, int64_t width) { return wide_fn[width - 1]; });
-          oy = oy_end;
-          continue;
+          if (!(single_row_runs_as_rows && oy_end == oy + 1)) {
+            run_segments((oy_end - oy) * ow, max_p,
+                         [&](int64_t, int64_t width) { return wide_fn[width - 1]; });
+            oy = oy_end;
+            continue;
+          }
         }
         if (pairs && oy + 1 < oy_hi) {
           int64_t ky0_next, ky1_next;
@@ -553,7 +642,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input,
             continue;
           }
         }
-        run_segments(ow, max_p, [&](int64_t ox0, int64_t width) {
+        run_segments(ow, row_max_p, [&](int64_t ox0, int64_t width) {
           return (*wide_edge[edge(ox0, width)])[width - 1];
         });
         ++oy;
@@ -634,7 +723,7 @@ double SmallmapEstimate(const Conv2dParams& p, int64_t target) {
   const int64_t vv = lanes == 1 ? 4 : (avx3 ? 1 : 2);
   const int64_t max_p = lanes == 1 ? 4 : (avx3 ? 14 : 6);
   const int64_t ow = p.out_width();
-  int64_t pixels = ow / CeilDiv(ow, max_p);  // narrowest segment
+  int64_t pixels = ow / CeilDiv(ow, max_p);               // narrowest segment
   if (avx3 && ow < 8 && p.out_height() > 1) pixels *= 2;  // two-row tiles
   const int64_t narrow_rows = lanes == 1 ? 1 : 2, narrow_max_p2 = avx3 ? 7 : 3;
   if (ChooseSmallmapTiling(p, max_p, narrow_rows, narrow_max_p2, vv == 2) !=
@@ -671,10 +760,23 @@ KernelFn ResolveSmallmap(int64_t target) { return CONVGEN_RESOLVE(SmallmapTile, 
 
 extern const KernelInfo kSmallmapKernel;
 const KernelInfo kSmallmapKernel = {
-    "f32_conv2d_smallmap_p14_c1v", "smallmap", 0, 0, 0, 0, 0, 0,
-    static_cast<int>(kSmallmapBlock), 0, /*priority=*/90,
-    &SmallmapApplies, &SmallmapPackedFloats, &SmallmapPack, &SmallmapScratch,
-    &SmallmapEstimate, &ResolveSmallmap,
+    "f32_conv2d_smallmap_p14_c1v",
+    "smallmap",
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    static_cast<int>(kSmallmapBlock),
+    0,
+    /*priority=*/90,
+    &SmallmapApplies,
+    &SmallmapPackedFloats,
+    &SmallmapPack,
+    &SmallmapScratch,
+    &SmallmapEstimate,
+    &ResolveSmallmap,
 };
 
 }  // namespace internal
