@@ -421,6 +421,16 @@ TEST_CASE("peak measurement covers every supported target", "[bench_runner][peak
   CHECK(r.memory_bytes == (size_t{4} << 20));
   CHECK(r.read_gbs > 0);
   CHECK(r.copy_gbs > 0);
+  CHECK(r.threads == 1);
+  // Two threads at once: every figure is still measured (their rates summed).
+  o.threads = 2;
+  o.measure_clock = false;
+  const convgen::tools::PeakResult two = convgen::tools::MeasurePeak(o);
+  CHECK(two.threads == 2);
+  REQUIRE(two.targets.size() == targets.size());
+  for (const auto& t : two.targets) CHECK(t.gflops > 0);
+  CHECK(two.read_gbs > 0);
+  CHECK(two.copy_gbs > 0);
   // An unsupported or uncompiled target measures nothing.
   CHECK(convgen::tools::MeasureFmaPeakGflops(0, 1, 0.001, nullptr) == 0);
 }

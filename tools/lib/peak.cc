@@ -1,7 +1,10 @@
 // convgen tools: peak FLOP/s, clock and memory bandwidth (see peak.h).
 #include "peak.h"
 
+#include <hwy/aligned_allocator.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -10,9 +13,8 @@
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
-
-#include <hwy/aligned_allocator.h>
 
 #include "targets.h"
 
@@ -59,6 +61,31 @@ Stats Summarise(std::vector<double> v) {
   s.min = v.front();
   s.max = v.back();
   return s;
+}
+
+// Runs fn(i) for i = 0 .. threads-1 at once, each on its own thread (0 on the
+// caller's), released together once all have started, and returns the sum
+// of what they return (rates, each timed by its thread's CPU clock).
+template <typename Fn>
+double SumConcurrently(int threads, const Fn& fn) {
+  if (threads <= 1) return fn(0);
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<double> rate(static_cast<size_t>(threads), 0.0);
+  std::vector<std::thread> workers;
+  for (int i = 1; i < threads; ++i)
+    workers.emplace_back([&, i] {
+      ready.fetch_add(1);
+      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+      rate[static_cast<size_t>(i)] = fn(i);
+    });
+  while (ready.load() < threads - 1) std::this_thread::yield();
+  go.store(true, std::memory_order_release);
+  rate[0] = fn(0);
+  for (std::thread& w : workers) w.join();
+  double sum = 0;
+  for (double r : rate) sum += r;
+  return sum;
 }
 
 // Doubles `count` from `start` until one call of fn(count) takes at least
@@ -147,25 +174,29 @@ bool IsSupported(int64_t target) {
 
 // GFLOP/s of each repetition of the FMA loop; 10 ms of calibration first
 // (which is also the warm-up).
-Stats TimeFmaLoop(const peak_internal::FmaLoop& loop, int reps, double rep_seconds) {
+// With threads > 1, each repetition runs the loop on every thread at once and
+// sums their rates.
+Stats TimeFmaLoop(const peak_internal::FmaLoop& loop, int reps, double rep_seconds,
+                  int threads = 1) {
   const auto run = [&](uint64_t iters) { g_sink = loop.run(iters); };
   const uint64_t iters = Calibrate(run, 1 << 12, 0.01, rep_seconds);
-  const double flops_per_call = static_cast<double>(iters) *
-                                peak_internal::kFmaChains * 2.0 *
+  const double flops_per_call = static_cast<double>(iters) * peak_internal::kFmaChains * 2.0 *
                                 static_cast<double>(loop.lanes);
   std::vector<double> gflops;
   for (int r = 0; r < std::max(1, reps); ++r) {
-    const auto t0 = Clock::now();
-    run(iters);
-    gflops.push_back(flops_per_call / SecondsSince(t0) * 1e-9);
+    gflops.push_back(SumConcurrently(threads, [&](int) {
+      const auto t0 = Clock::now();
+      const volatile double sink = loop.run(iters);  // per thread: no shared write
+      (void)sink;
+      return flops_per_call / SecondsSince(t0) * 1e-9;
+    }));
   }
   return Summarise(gflops);
 }
 
 }  // namespace
 
-double MeasureFmaPeakGflops(int64_t target, int reps, double rep_seconds,
-                            double* spread) {
+double MeasureFmaPeakGflops(int64_t target, int reps, double rep_seconds, double* spread) {
   if (spread) *spread = 0;
   if (!IsSupported(target)) return 0;
   const peak_internal::FmaLoop loop = peak_internal::ResolveFmaLoop(target);
@@ -178,15 +209,16 @@ double MeasureFmaPeakGflops(int64_t target, int reps, double rep_seconds,
 PeakResult MeasurePeak(const PeakOptions& options) {
   PeakResult result;
   result.reps = std::max(1, options.reps);
-  const std::vector<int64_t> targets = options.targets.empty()
-                                           ? convgen::internal::SupportedCompiledTargets()
-                                           : options.targets;
+  result.threads = std::max(1, options.threads);
+  const std::vector<int64_t> targets =
+      options.targets.empty() ? convgen::internal::SupportedCompiledTargets() : options.targets;
   if (options.measure_clock) {
     result.clock_ghz = MeasureClockGhz(result.reps, options.rep_seconds, &result.clock_spread);
     result.clock_source = "dependent integer-add chain";
     if (result.clock_ghz <= 0) {
       result.clock_ghz = CpuinfoClockGhz();
-      result.clock_source = result.clock_ghz > 0 ? "/proc/cpuinfo cpu MHz (may be the timer rate)" : "";
+      result.clock_source =
+          result.clock_ghz > 0 ? "/proc/cpuinfo cpu MHz (may be the timer rate)" : "";
     }
   }
   for (int64_t t : targets) {
@@ -198,7 +230,7 @@ PeakResult MeasurePeak(const PeakOptions& options) {
     p.name = convgen::internal::TargetName(t);
     p.lanes = loop.lanes;
     p.native_fma = loop.native_fma;
-    const Stats s = TimeFmaLoop(loop, result.reps, options.rep_seconds);
+    const Stats s = TimeFmaLoop(loop, result.reps, options.rep_seconds, result.threads);
     p.gflops = s.median;
     p.best_gflops = s.max;
     p.spread = s.spread();
@@ -216,39 +248,56 @@ PeakResult MeasurePeak(const PeakOptions& options) {
       // First touch of every page outside the timed region; non-zero data.
       for (size_t i = 0; i < n; ++i) buf[i] = static_cast<float>(i & 1023) * (1.0f / 1024);
       result.memory_bytes = n * sizeof(float);
-      const double read_bytes = static_cast<double>(n) * sizeof(float);
       // Each repetition: whole passes until >= rep_seconds (one pass of
-      // 256 MiB at ~23 GB/s is ~12 ms). One untimed pass warms up.
-      const auto time_passes = [&](const auto& pass, double bytes_per_pass) {
-        pass();
+      // 256 MiB at ~23 GB/s is ~12 ms); pass(i) returns the bytes it moved.
+      // One untimed repetition warms up. With threads > 1, thread i makes
+      // passes over its slice i (whole cache lines) and the rates are summed.
+      const int threads = result.threads;
+      const auto slice = [threads](size_t floats, int i, size_t* begin) {
+        const size_t lines = floats / 16, t = static_cast<size_t>(threads);
+        const size_t u = static_cast<size_t>(i);
+        *begin = lines * u / t * 16;
+        return lines * (u + 1) / t * 16 - *begin;
+      };
+      const auto time_passes = [&](const auto& pass) {
         std::vector<double> gbs;
-        for (int r = 0; r < result.reps; ++r) {
-          int passes = 0;
-          const auto t0 = Clock::now();
-          double s = 0;
-          do {
-            pass();
-            ++passes;
-            s = SecondsSince(t0);
-          } while (s < options.rep_seconds);
-          gbs.push_back(bytes_per_pass * passes / s * 1e-9);
+        for (int r = 0; r <= result.reps; ++r) {
+          const double rate = SumConcurrently(threads, [&](int i) {
+            int passes = 0;
+            double bytes = 0, s = 0;
+            const auto t0 = Clock::now();
+            do {
+              bytes = pass(i);
+              ++passes;
+              s = SecondsSince(t0);
+            } while (s < options.rep_seconds);
+            return bytes * passes / s * 1e-9;
+          });
+          if (r > 0) gbs.push_back(rate);
         }
         return Summarise(gbs);
       };
-      const Stats read = time_passes(
-          [&] { g_sink = peak_internal::SumFloatsBestTarget(buf.get(), n); }, read_bytes);
+      const Stats read = time_passes([&](int i) {
+        size_t begin = 0;
+        const size_t floats = slice(n, i, &begin);
+        const volatile double sink = peak_internal::SumFloatsBestTarget(buf.get() + begin, floats);
+        (void)sink;
+        return static_cast<double>(floats * sizeof(float));
+      });
       result.read_gbs = read.median;
       result.read_spread = read.spread();
       // glibc's memcpy switches to non-temporal stores above ~3/4 of the L3
       // size, so no read-for-ownership of the destination: bytes moved = read
       // + written, as STREAM counts them.
       const size_t half = n / 2;
-      const Stats copy = time_passes(
-          [&] {
-            std::memcpy(buf.get() + half, buf.get(), half * sizeof(float));
-            g_sink = buf[n - 1];
-          },
-          2.0 * static_cast<double>(half) * sizeof(float));
+      const Stats copy = time_passes([&](int i) {
+        size_t begin = 0;
+        const size_t floats = slice(half, i, &begin);
+        std::memcpy(buf.get() + half + begin, buf.get() + begin, floats * sizeof(float));
+        const volatile float last = buf[half + begin + floats - 1];  // keeps the copy
+        (void)last;
+        return 2.0 * static_cast<double>(floats * sizeof(float));
+      });
       result.copy_gbs = copy.median;
       result.copy_spread = copy.spread();
     }

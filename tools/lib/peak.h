@@ -40,19 +40,24 @@ struct PeakOptions {
   // this CPU supports, best first.
   std::vector<int64_t> targets;
   bool measure_clock = true;
+  // Threads running each measurement at once (FMA loop: each the same loop;
+  // memory: each its own slice of the buffer); a figure is the sum of the
+  // threads' rates, each timed in its own CPU time. 1 = the per-core peak
+  // that "% of peak" divides by.
+  int threads = 1;
   // Bytes of the memory-bandwidth buffer (read: all of it; copy: one half
   // into the other); 0 skips the memory measurement.
   size_t memory_bytes = size_t{256} << 20;
 };
 
 struct TargetPeak {
-  int64_t target = 0;    // HWY_AVX3, ...
-  std::string name;      // "AVX3"
-  size_t lanes = 0;      // fp32 lanes per vector
-  bool native_fma = false;  // false: MulAdd is a multiply then an add
-  double gflops = 0;     // median of the repetitions
-  double best_gflops = 0;   // fastest repetition
-  double spread = 0;     // (max - min) / median
+  int64_t target = 0;         // HWY_AVX3, ...
+  std::string name;           // "AVX3"
+  size_t lanes = 0;           // fp32 lanes per vector
+  bool native_fma = false;    // false: MulAdd is a multiply then an add
+  double gflops = 0;          // median of the repetitions
+  double best_gflops = 0;     // fastest repetition
+  double spread = 0;          // (max - min) / median
   double flop_per_cycle = 0;  // gflops / clock_ghz, 0 without a clock
 };
 
@@ -61,11 +66,12 @@ struct PeakResult {
   double clock_ghz = 0;             // 0 = unknown
   std::string clock_source;         // how clock_ghz was obtained
   double clock_spread = 0;
-  size_t memory_bytes = 0;          // 0 = memory not measured
+  size_t memory_bytes = 0;  // 0 = memory not measured
   double read_gbs = 0, read_spread = 0;
   // Copy counts the bytes read plus the bytes written (STREAM's convention).
   double copy_gbs = 0, copy_spread = 0;
   int reps = 0;
+  int threads = 1;
 
   // The first (best) target's median GFLOP/s, 0 if none was measured.
   double best_gflops() const { return targets.empty() ? 0 : targets[0].gflops; }
@@ -75,8 +81,7 @@ PeakResult MeasurePeak(const PeakOptions& options = PeakOptions());
 
 // FMA peak of one target (GFLOP/s, median of `reps`); *spread may be null.
 // Returns 0 if the target is not compiled into convgen_tools or unsupported.
-double MeasureFmaPeakGflops(int64_t target, int reps, double rep_seconds,
-                            double* spread);
+double MeasureFmaPeakGflops(int64_t target, int reps, double rep_seconds, double* spread);
 
 // The best supported target's FMA peak per core, measured once per process on
 // first use (~0.3 s) and cached; thread-safe. This is what "% of peak" means
