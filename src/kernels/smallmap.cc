@@ -17,7 +17,9 @@
 //           time (7x7 map: 2 x 7 pixels), so each weight load feeds 14 FMAs;
 //   AVX2  : VV = 2 (16 channels), P <= 6 (12 + 2 + 1 ymm of 16); rows
 //           narrower than 8 as "flat" runs (below), else two at a time
-//           (2 x <= 3 pixels);
+//           (2 x <= 3 pixels); a row exactly 7 wide (and a flat run of one
+//           such row) as one 7-pixel tile whose second weight vector the
+//           FMAs read from memory (14 + 1 + 1 ymm; SmallmapSegmentFolded);
 //   SSE4  : VV = 2 (8 channels),  P <= 6;   SCALAR: VV = 4, P <= 4.
 // Flat runs (SmallmapTiling): consecutive output rows that read the same
 // kernel rows are one run of pixels, cut into segments that may cross row
