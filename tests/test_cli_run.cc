@@ -432,3 +432,22 @@ TEST_CASE("cli cost text report help and errors", "[cli]") {
   CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
   CHECK(bad.err.rfind("convgen: error: descriptor", 0) == 0);
 }
+
+TEST_CASE("cli kernels and peak take --threads", "[cli]") {
+  // shuffle_g3_1x1: the plan's 2-thread cut is 30 even tiles (tiling.cc).
+  const CliResult tiles = RunCli({"kernels", "g3mb1ic240ih28oc240oh28kh1ph0", "--threads", "2"});
+  REQUIRE(tiles.exited);
+  REQUIRE(tiles.code == 0);
+  CHECK(tiles.out.find("2 threads: 30 tiles, busiest thread 0.0% over an even share") !=
+        std::string::npos);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"kernels", "mb1ic4ih8oc4oh8kh3ph1", "--threads", "-1"},
+        std::vector<std::string>{"peak", "--threads", "-1"}}) {
+    const CliResult bad = RunCli(args);
+    REQUIRE(bad.exited);
+    CHECK(bad.code == 2);
+    CHECK(bad.out.empty());
+    CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+    CHECK(bad.err.find("--threads=-1 must be >= 0") != std::string::npos);
+  }
+}

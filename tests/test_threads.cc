@@ -12,6 +12,7 @@
 
 #include "convgen/plan.h"
 #include "kernel.h"
+#include "tiling.h"
 
 using convgen::Conv2dParams;
 
@@ -108,4 +109,65 @@ TEST_CASE("every kernel is bit-identical for any thread count and pool") {
   }
   pthreadpool_destroy(external);
   CHECK(tested >= 2);
+}
+
+// MakeTiles: for every thread count, every output element (image, group,
+// output channel, row) lies in exactly one tile and channel blocks start on
+// the register block; shuffle_g3_1x1's 2-thread cut is even (the balancing
+// step: it was 8 blocks' work : 7); TileImbalance models pthreadpool's deal.
+TEST_CASE("tiles cover the output exactly once, evenly, for any thread count") {
+  struct Shape {
+    int64_t batch, groups, ci, co, hw, k, r;
+  };
+  const Shape shapes[] = {
+      {1, 3, 240, 240, 28, 1, 16},  // shuffle_g3_1x1 (small 1x1 map, 5 blocks a group)
+      {1, 8, 384, 384, 28, 1, 16},  // shuffle_g8_1x1
+      {1, 1, 512, 512, 7, 3, 16},   // rn_3x3_7 (weights dominate)
+      {1, 1, 64, 64, 56, 3, 16},    // rn_3x3_56 (row bands)
+      {1, 32, 32, 32, 112, 3, 8},   // dw_3x3_112
+      {8, 1, 64, 64, 14, 3, 16},    // batch 8
+      {3, 5, 20, 35, 9, 1, 8},      // odd everything, channel tail (7 per group)
+      {2, 1, 3, 13, 1, 3, 8},       // one output row
+  };
+  for (const Shape& sh : shapes) {
+    Conv2dParams p;
+    p.batch = sh.batch;
+    p.groups = sh.groups;
+    p.in_channels = sh.ci;
+    p.out_channels = sh.co;
+    p.in_height = p.in_width = sh.hw;
+    p.kernel_h = p.kernel_w = sh.k;
+    p.pad_h = p.pad_w = sh.k / 2;
+    const int64_t oh = p.out_height(), ow = p.out_width(), cog = p.out_channels_per_group();
+    for (int threads = 1; threads <= 6; ++threads) {
+      CAPTURE(sh.batch, sh.groups, sh.co, sh.hw, sh.k, threads);
+      const std::vector<convgen::internal::Tile> tiles =
+          convgen::internal::MakeTiles(p, oh, ow, sh.r, threads);
+      std::vector<int> covered(static_cast<size_t>(p.batch * p.groups * cog * oh), 0);
+      for (const auto& t : tiles) {
+        REQUIRE(t.co_begin % sh.r == 0);
+        for (int64_t g = t.g_begin; g < t.g_end; ++g)
+          for (int64_t c = t.co_begin; c < t.co_end; ++c)
+            for (int64_t y = t.oh_begin; y < t.oh_end; ++y)
+              ++covered[static_cast<size_t>(((t.n * p.groups + g) * cog + c) * oh + y)];
+      }
+      for (int count : covered) REQUIRE(count == 1);
+      if (threads == 1) CHECK(tiles.size() == static_cast<size_t>(p.batch));
+    }
+  }
+  // The shuffle_g3_1x1 cut for 2 threads is even (it was 8 blocks : 7).
+  Conv2dParams p;
+  p.groups = 3;
+  p.in_channels = p.out_channels = 240;
+  p.in_height = p.in_width = 28;
+  p.kernel_h = p.kernel_w = 1;
+  const auto tiles = convgen::internal::MakeTiles(p, 28, 28, 16, 2);
+  CHECK(convgen::internal::TileImbalance(tiles, 2) < 1.005);
+  // The model: 3 equal tiles on 2 workers keep one worker busy for 2 of them.
+  std::vector<convgen::internal::Tile> three(3);
+  for (auto& t : three) {
+    t.co_end = 16;
+    t.oh_end = 1;
+  }
+  CHECK(convgen::internal::TileImbalance(three, 2) == Approx(4.0 / 3.0));
 }

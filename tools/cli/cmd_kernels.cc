@@ -1,13 +1,20 @@
-// `convgen kernels [DESC] [--target NAME]`: every registered kernel; with a
-// descriptor, whether each applies (and why not), its heuristic estimate, and
-// which one a plan would choose.
+// `convgen kernels [DESC] [--target NAME] [--threads N]`: every registered
+// kernel; with a descriptor, whether each applies (and why not), its
+// heuristic estimate, which one a plan would choose, and how that plan cuts
+// the output into tiles for N threads.
+#include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "commands.h"
 #include "convgen/descriptor.h"
+#include "convgen/plan.h"
 #include "kernel.h"
 #include "targets.h"
+#include "tiling.h"
 
 namespace convgen {
 namespace cli {
@@ -16,8 +23,12 @@ void RegisterKernels(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "kernels", "List registered kernels; with DESC, say which apply and why not");
   static std::string desc_text, target_name;
+  static int threads = 1;
   cmd->add_option("desc", desc_text, "benchdnn descriptor of a layer");
   cmd->add_option("--target", target_name, "Highway target for the estimates (default: best)");
+  cmd->add_option("--threads", threads,
+                  "with DESC: show the chosen plan's tiles for N threads (0 = one per CPU)")
+      ->capture_default_str();
   cmd->callback([] {
     using namespace convgen::internal;
     int64_t target = BestTarget();
@@ -25,6 +36,8 @@ void RegisterKernels(CLI::App& app) {
       Status s = TargetFromName(target_name, &target);
       if (!s.ok()) throw CliError(s.message());
     }
+    if (threads < 0)
+      throw CliError("--threads=" + std::to_string(threads) + " must be >= 0 (0 = one per CPU)");
     LayerDesc desc;
     const bool have_desc = !desc_text.empty();
     if (have_desc) {
@@ -54,9 +67,29 @@ void RegisterKernels(CLI::App& app) {
         for (int64_t t : CompiledTargets())
           if (k->resolve(t)) info += (info.empty() ? "" : " ") + TargetName(t);
       }
-      std::printf("%-36s %-10s %-7s %-4s %-4d %-10d %s\n", k->name, k->family, kbuf, sbuf,
-                  k->r, k->v, info.c_str());
+      std::printf("%-36s %-10s %-7s %-4s %-4d %-10d %s\n", k->name, k->family, kbuf, sbuf, k->r,
+                  k->v, info.c_str());
     }
+    if (!have_desc) return;
+    // The plan's choice (zero weights: only the shape matters) and its tiles.
+    const Conv2dParams& p = desc.params;
+    std::vector<float> weights(static_cast<size_t>(p.weight_elements()), 0.0f);
+    PlanOptions options;
+    options.target = target_name;
+    options.threads =
+        threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    std::unique_ptr<Plan> plan;
+    const Status s = Plan::Create(p, weights.data(), nullptr, options, &plan);
+    if (!s.ok()) throw CliError(s.message());
+    int r = 1;
+    for (const KernelInfo* k : AllKernels())
+      if (plan->kernel_name() == k->name) r = std::max(1, k->r);
+    const std::vector<Tile> tiles = MakeTiles(p, p.out_height(), p.out_width(), r, options.threads);
+    std::printf(
+        "plan: %s on %s; %d thread%s: %zu tile%s, busiest thread %.1f%% over an even share\n",
+        plan->kernel_name().c_str(), plan->target_name().c_str(), options.threads,
+        options.threads == 1 ? "" : "s", tiles.size(), tiles.size() == 1 ? "" : "s",
+        100.0 * (TileImbalance(tiles, options.threads) - 1.0));
   });
 }
 
