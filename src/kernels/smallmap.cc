@@ -216,6 +216,9 @@ constexpr bool kFoldWeights = true;
 constexpr size_t kRowMaxP = kWideMaxP;
 constexpr bool kFoldWeights = false;
 #endif
+// Whether a tile of P pixels x VV vectors is a folded one: its accumulators,
+// weights and broadcast exceed AVX2's 16 registers.
+constexpr bool FoldedTile(size_t P, size_t VV) { return kFoldWeights && P * VV + VV + 1 > 16; }
 
 // Returns p, unknown to the optimiser (an empty asm that may "modify" it).
 HWY_INLINE const float* OpaquePointer(const float* p) {
@@ -306,15 +309,15 @@ HWY_INLINE void ForEachKernelColumn(F&& f) {
 // output column 0 / ends at the last one, where kernel column 0 / 2 reads
 // the horizontal zero padding: those taps are skipped (oneDNN skips them
 // too). A 7-wide row computes 19 of its 21 taps per kernel row.
-// kRegVV: weight vectors held in registers, the others folded into the FMAs
-// where accumulators + weights + broadcast exceed AVX2's 16 registers.
+// kRegVV: weight vectors held in registers; a FoldedTile holds one and the
+// FMAs read the others from memory.
 template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight>
 HWY_INLINE void SmallmapSegmentBody(const SmallmapSegmentArgs& a) {
   const hn::CappedTag<float, kCap> d;
   using V = hn::Vec<decltype(d)>;
   constexpr size_t N = hn::MaxLanes(d);
   constexpr size_t P = P2 * kRows;
-  constexpr size_t kRegVV = (kFoldWeights && P * VV + VV + 1 > 16) ? 1 : VV;
+  constexpr size_t kRegVV = FoldedTile(P, VV) ? 1 : VV;
   V acc[P * VV];
   HWY_UNROLL(64)
   for (size_t i = 0; i < P * VV; ++i) acc[i] = hn::Zero(d);
@@ -429,7 +432,7 @@ __attribute__((optimize("-fira-algorithm=priority"))) HWY_NOINLINE void Smallmap
 
 template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight>
 constexpr auto SegmentFor() {
-  if constexpr (kFoldWeights && P2 * kRows * VV + VV + 1 > 16)
+  if constexpr (FoldedTile(P2 * kRows, VV))
     return &SmallmapSegmentFolded<P2, VV, kRows, KW, kCap, kLeft, kRight>;
   else
     return &SmallmapSegment<P2, VV, kRows, KW, kCap, kLeft, kRight>;
@@ -761,25 +764,14 @@ KernelFn ResolveSmallmap(int64_t target) { return CONVGEN_RESOLVE(SmallmapTile, 
 }  // namespace
 
 extern const KernelInfo kSmallmapKernel;
+// clang-format off
 const KernelInfo kSmallmapKernel = {
-    "f32_conv2d_smallmap_p14_c1v",
-    "smallmap",
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    static_cast<int>(kSmallmapBlock),
-    0,
-    /*priority=*/90,
-    &SmallmapApplies,
-    &SmallmapPackedFloats,
-    &SmallmapPack,
-    &SmallmapScratch,
-    &SmallmapEstimate,
-    &ResolveSmallmap,
+    "f32_conv2d_smallmap_p14_c1v", "smallmap", 0, 0, 0, 0, 0, 0,
+    static_cast<int>(kSmallmapBlock), 0, /*priority=*/90,
+    &SmallmapApplies, &SmallmapPackedFloats, &SmallmapPack, &SmallmapScratch,
+    &SmallmapEstimate, &ResolveSmallmap,
 };
+// clang-format on
 
 }  // namespace internal
 }  // namespace convgen

@@ -81,9 +81,8 @@ void RegisterKernels(CLI::App& app) {
     std::unique_ptr<Plan> plan;
     const Status s = Plan::Create(p, weights.data(), nullptr, options, &plan);
     if (!s.ok()) throw CliError(s.message());
-    int r = 1;
-    for (const KernelInfo* k : AllKernels())
-      if (plan->kernel_name() == k->name) r = std::max(1, k->r);
+    const KernelInfo* chosen = FindKernel(plan->kernel_name());
+    const int r = chosen ? std::max(1, chosen->r) : 1;
     const std::vector<Tile> tiles = MakeTiles(p, p.out_height(), p.out_width(), r, options.threads);
     std::printf(
         "plan: %s on %s; %d thread%s: %zu tile%s, busiest thread %.1f%% over an even share\n",
