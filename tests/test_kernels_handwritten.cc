@@ -183,6 +183,22 @@ void SweepEdges(const std::string& kernel) {
     CheckKernel(kernel, Make(5, 6, w, 7, 3, 3, 1, 1, 1, 1), Knobs(), seed++);
   for (int64_t co : {1, 2, 5, 8, 15, 16, 17, 24, 33, 48})
     CheckKernel(kernel, Make(4, 7, 7, co, 3, 3, 1, 1, 1, 1), Knobs(), seed++);
+  // Narrow 3x3 maps with 4-6 interior rows (smallmap's AVX2 column tiles):
+  // batch 2 with a channel tail, 6 interior rows, one and three columns,
+  // padding 2 and 3 (columns whose taps all fall in the padding), and two
+  // threads splitting the channels (columns) or the rows (flat runs).
+  CheckKernel(kernel, Make(5, 7, 7, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2), Knobs(), seed++);
+  CheckKernel(kernel, Make(9, 8, 5, 17, 3, 3, 1, 1, 1, 1), Knobs(), seed++);
+  CheckKernel(kernel, Make(3, 7, 1, 16, 3, 3, 1, 1, 1, 1), Knobs(), seed++);
+  CheckKernel(kernel, Make(4, 6, 3, 9, 3, 3, 1, 1, 1, 1), Knobs(), seed++);
+  CheckKernel(kernel, Make(4, 7, 3, 16, 3, 3, 1, 1, 2, 2), Knobs(), seed++);
+  CheckKernel(kernel, Make(4, 6, 2, 8, 3, 3, 1, 1, 3, 3), Knobs(), seed++);
+  {
+    Knobs two;
+    two.threads = 2;
+    CheckKernel(kernel, Make(40, 7, 7, 48, 3, 3, 1, 1, 1, 1), two, seed++);
+    CheckKernel(kernel, Make(40, 7, 7, 16, 3, 3, 1, 1, 1, 1), two, seed++);
+  }
   // Groups: grouped 3x3, depthwise, block-diagonal 1x1, with batch 2.
   CheckKernel(kernel, Make(8, 9, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2), Knobs(), seed++);
   CheckKernel(kernel, Make(6, 9, 10, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, 2), Knobs(), seed++);

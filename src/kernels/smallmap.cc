@@ -15,7 +15,9 @@
 //   AVX3  : VV = 1 (16 channels), rows cut into segments of <= 14 pixels
 //           (14 -> 14, 56 -> 4 x 14); rows narrower than 8 go two rows at a
 //           time (7x7 map: 2 x 7 pixels), so each weight load feeds 14 FMAs;
-//   AVX2  : VV = 2 (16 channels), P <= 6 (12 + 2 + 1 ymm of 16); rows
+//   AVX2  : VV = 2 (16 channels), P <= 6 (12 + 2 + 1 ymm of 16); on
+//           narrow 3x3 maps the interior rows as column tiles (one output
+//           column of 4-6 rows: SmallmapColumnsPossible), other rows
 //           narrower than 8 as "flat" runs (below), else two at a time
 //           (2 x <= 3 pixels); a row exactly 7 wide (and a flat run of one
 //           such row) as one 7-pixel tile whose second weight vector the
@@ -25,8 +27,9 @@
 // kernel rows are one run of pixels, cut into segments that may cross row
 // ends, read from the input in place for 1x1 layers (NCHW rows are already
 // contiguous) or from a flat band copy (BandGeometry::Flat) for narrow maps
-// on AVX2/SSE4: rn_3x3_7's rows 1-5 run as 6+6+6+6+6+5 pixels (12 and 10
-// accumulators) instead of pairs cut 3 + 2 + 2 (8 on two of three).
+// on AVX2/SSE4: rn_3x3_7's rows 1-5 ran as 6+6+6+6+6+5 pixels (12 and 10
+// accumulators) instead of pairs cut 3 + 2 + 2 (8 on two of three); on AVX2
+// they now run as column tiles (below), SSE4 keeps the flat runs.
 // Measured, AVX2, one plan alternating the two tilings (50 ms slices, 11
 // rounds, medians): rn_3x3_7 95.5 -> 102.6 and 96.3 -> 103.9 GFLOP/s
 // (another run: 87.0 -> 89.8; the same layer with 128 input channels 102 ->
@@ -143,6 +146,68 @@ inline bool SmallmapPairsRows(int64_t ow, int64_t max_p, int64_t narrow_rows,
                               int64_t narrow_max_p2) {
   return narrow_rows == 2 && ow < 8 &&
          2 * (ow / CeilDiv(ow, narrow_max_p2)) > ow / CeilDiv(ow, max_p);
+}
+
+// Column tiles (AVX2, narrow 3x3 maps): the "interior" output rows, whose
+// kernel rows all lie inside the image, run one output column at a time: a
+// tile of those rows' pixels in that column, read from a column-major copy
+// of the input (ColumnBand), so the kernel columns that fall in the
+// horizontal padding are skipped by the tap loop's bounds, as the kernel
+// rows in the vertical padding are for row tiles. rn_3x3_7: rows 1-5 as
+// seven 5-pixel tiles (10 accumulators) computing 285 taps per channel
+// pair instead of the flat runs' 315 (the whole layer: 361, as AVX3,
+// instead of 391); rows 0 and 6 stay 7-pixel row tiles. The flat runs'
+// 6-pixel tiles could skip those taps only with one instantiation per
+// start column, which GCC spilled; a column tile skips them with one.
+// Measured, AVX2, one plan alternating column tiles and flat runs (11
+// rounds, 50 ms, medians of the per-round ratio, three runs): rn_3x3_7
+// 1.107 / 1.059 / 1.143 (94.8 -> 105.7 GFLOP/s median in the first run;
+// AVX2 / AVX3 0.79 -> 0.86-0.89); with 128 input channels 1.063. Objdump:
+// the 5 x 2 column tile's tap loop is 61 instructions per 30 FMAs, no
+// stack access, like the 5-pixel row tile.
+inline void InteriorRows(const Conv2dParams& p, int64_t* oy_a, int64_t* oy_b) {
+  *oy_a = std::min(p.out_height(), p.pad_h);  // stride and dilation 1
+  *oy_b = std::max(*oy_a, std::min(p.out_height(), p.in_height - p.kernel_h + p.pad_h + 1));
+}
+// Pixels per column tile: 4-6 (8-12 accumulators of two vectors).
+constexpr int64_t kColumnMinRows = 4, kColumnMaxRows = 6;
+inline bool SmallmapColumnsPossible(const Conv2dParams& p) {
+  if (!(p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 && p.dilation_w == 1 &&
+        p.kernel_h == 3 && p.kernel_w == 3 && p.pad_w >= 1 && p.out_width() < 8))
+    return false;
+  int64_t oy_a, oy_b;
+  InteriorRows(p, &oy_a, &oy_b);
+  return oy_b - oy_a >= kColumnMinRows && oy_b - oy_a <= kColumnMaxRows;
+}
+// The column band of one group: band[c][col][row] = x[c][oy_a - pad_h +
+// row][col - pad_w] (0 outside the image), col < ow + kw - 1, row < the
+// interior rows + kh - 1: output column ox, kernel column kx, reads column
+// ox + kx, whose rows are the tile's pixels, contiguous.
+struct ColumnBand {
+  int64_t cols = 0, len = 0, chan_stride = 0, cig = 0;
+  explicit ColumnBand(const Conv2dParams& p) {
+    int64_t oy_a, oy_b;
+    InteriorRows(p, &oy_a, &oy_b);
+    cols = p.out_width() + p.kernel_w - 1;
+    len = oy_b - oy_a + p.kernel_h - 1;
+    chan_stride = RoundUp(cols * len, 32) + 16;  // odd number of 64-byte lines, as BandGeometry
+    cig = p.in_channels_per_group();
+  }
+  int64_t floats() const { return cig * chan_stride; }
+};
+inline void BuildColumnBand(const Conv2dParams& p, const ColumnBand& cb, const float* input,
+                            int64_t n, int64_t c_first, float* band) {
+  int64_t oy_a, oy_b;
+  InteriorRows(p, &oy_a, &oy_b);
+  const int64_t iy0 = oy_a - p.pad_h, iw = p.in_width;
+  for (int64_t c = 0; c < cb.cig; ++c) {
+    const float* src = input + ((n * p.in_channels + c_first + c) * p.in_height + iy0) * iw;
+    float* dst = band + c * cb.chan_stride;
+    for (int64_t col = 0; col < cb.cols; ++col, dst += cb.len) {
+      const int64_t ix = col - p.pad_w;
+      for (int64_t r = 0; r < cb.len; ++r) dst[r] = (ix >= 0 && ix < iw) ? src[r * iw + ix] : 0.0f;
+    }
+  }
 }
 
 inline SmallmapTiling ChooseSmallmapTiling(const Conv2dParams& p, int64_t max_p,
@@ -311,13 +376,19 @@ HWY_INLINE void ForEachKernelColumn(F&& f) {
 // too). A 7-wide row computes 19 of its 21 taps per kernel row.
 // kRegVV: weight vectors held in registers; a FoldedTile holds one and the
 // FMAs read the others from memory.
-template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight>
+// kColumn: a column tile (SmallmapColumnsPossible): the segment's "kernel
+// rows" are kernel columns (a.w_row = one tap) and its unrolled "columns"
+// are kernel rows (KW * kSmallmapBlock floats apart in the packed weights);
+// pixel q is written at q * a.out_pair (one output row apart).
+template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight,
+          bool kColumn = false>
 HWY_INLINE void SmallmapSegmentBody(const SmallmapSegmentArgs& a) {
   const hn::CappedTag<float, kCap> d;
   using V = hn::Vec<decltype(d)>;
   constexpr size_t N = hn::MaxLanes(d);
   constexpr size_t P = P2 * kRows;
   constexpr size_t kRegVV = FoldedTile(P, VV) ? 1 : VV;
+  constexpr int64_t kTapStride = kColumn ? KW * kSmallmapBlock : kSmallmapBlock;
   V acc[P * VV];
   HWY_UNROLL(64)
   for (size_t i = 0; i < P * VV; ++i) acc[i] = hn::Zero(d);
@@ -353,9 +424,9 @@ HWY_INLINE void SmallmapSegmentBody(const SmallmapSegmentArgs& a) {
           for (size_t kx = 0; kx < KW; ++kx) {
             V wv[VV];
             HWY_UNROLL(4)
-            for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kSmallmapBlock + v * N);
-            SmallmapTap<P2, VV, kRows, 0, 0, (kRows == 2), kRegVV>(
-                d, acc, wv, wk + kx * kSmallmapBlock, row, row2, off[kx]);
+            for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kTapStride + v * N);
+            SmallmapTap<P2, VV, kRows, 0, 0, (kRows == 2), kRegVV>(d, acc, wv, wk + kx * kTapStride,
+                                                                   row, row2, off[kx]);
           }
         } else {
           static_assert(KW == 3, "edge skipping assumes a 3-wide kernel, padding 1");
@@ -408,14 +479,16 @@ HWY_INLINE void SmallmapSegmentBody(const SmallmapSegmentArgs& a) {
     for (size_t r = 0; r < kRows; ++r) {
       float* HWY_RESTRICT dst = a.out[ch] + (r == 0 ? 0 : a.out_pair);
       HWY_UNROLL(16)
-      for (size_t q = 0; q < P2; ++q) dst[q] = tile[(r * P2 + q) * VV * N + ch];
+      for (size_t q = 0; q < P2; ++q)
+        dst[kColumn ? q * a.out_pair : q] = tile[(r * P2 + q) * VV * N + ch];
     }
   }
 }
 
-template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight>
+template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight,
+          bool kColumn>
 HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
-  SmallmapSegmentBody<P2, VV, kRows, KW, kCap, kLeft, kRight>(a);
+  SmallmapSegmentBody<P2, VV, kRows, KW, kCap, kLeft, kRight, kColumn>(a);
 }
 
 // The folded tiles (AVX2, 7 pixels x 2 vectors: 14 accumulators + 1 weight +
@@ -424,18 +497,20 @@ HWY_NOINLINE void SmallmapSegment(const SmallmapSegmentArgs& a) {
 // 42 FMAs, 14 stack accesses, in the 3x3 loop; priority: 76, none). The
 // register tiles keep the default: priority spilled the 6-pixel one (0 -> 16
 // stack accesses).
-template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight>
+template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight,
+          bool kColumn>
 __attribute__((optimize("-fira-algorithm=priority"))) HWY_NOINLINE void SmallmapSegmentFolded(
     const SmallmapSegmentArgs& a) {
-  SmallmapSegmentBody<P2, VV, kRows, KW, kCap, kLeft, kRight>(a);
+  SmallmapSegmentBody<P2, VV, kRows, KW, kCap, kLeft, kRight, kColumn>(a);
 }
 
-template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight>
+template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight,
+          bool kColumn = false>
 constexpr auto SegmentFor() {
   if constexpr (FoldedTile(P2 * kRows, VV))
-    return &SmallmapSegmentFolded<P2, VV, kRows, KW, kCap, kLeft, kRight>;
+    return &SmallmapSegmentFolded<P2, VV, kRows, KW, kCap, kLeft, kRight, kColumn>;
   else
-    return &SmallmapSegment<P2, VV, kRows, KW, kCap, kLeft, kRight>;
+    return &SmallmapSegment<P2, VV, kRows, KW, kCap, kLeft, kRight, kColumn>;
 }
 
 using SegmentFn = void (*)(const SmallmapSegmentArgs&);
@@ -445,9 +520,10 @@ using SegmentFn = void (*)(const SmallmapSegmentArgs&);
 constexpr size_t kUnrolledKW[] = {3, 5, 7};
 
 // Segment functions for widths 1..sizeof...(I), one register-tile shape.
-template <size_t VV, size_t kCap, size_t kRows, size_t KW, bool kLeft, bool kRight, size_t... I>
+template <size_t VV, size_t kCap, size_t kRows, size_t KW, bool kLeft, bool kRight,
+          bool kColumn = false, size_t... I>
 constexpr std::array<SegmentFn, sizeof...(I)> MakeSegmentTable(std::index_sequence<I...>) {
-  return {{SegmentFor<I + 1, VV, kRows, KW, kCap, kLeft, kRight>()...}};
+  return {{SegmentFor<I + 1, VV, kRows, KW, kCap, kLeft, kRight, kColumn>()...}};
 }
 
 // Per kernel width (index 0: any width; then kUnrolledKW), one register-tile
@@ -478,6 +554,29 @@ struct SegmentTables {
       MakeSegmentTable<VV, kCap, kRows, Unrolled(3), kEdgeSkip, kEdgeSkip>(Idx())};
 };
 
+// Column tiles (3x3 only, AVX2): one table per channel-vector shape.
+#if HWY_TARGET == HWY_AVX2
+constexpr bool kColumnTiles = true;
+#else
+constexpr bool kColumnTiles = false;
+#endif
+template <size_t VV, size_t kCap>
+struct ColumnTables {
+  static constexpr std::array<SegmentFn, kColumnMaxRows> kByRows =
+      MakeSegmentTable<VV, kCap, 1, 3, false, false, true>(
+          std::make_index_sequence<kColumnMaxRows>());
+};
+// Column segment functions by pixel count (nullptr without column tiles; a
+// template so that other targets do not instantiate the tables).
+template <bool kEnabled = kColumnTiles>
+const SegmentFn* ColumnTable(bool half) {
+  if constexpr (kEnabled)
+    return half ? ColumnTables<kHalfVV, kHalfCap>::kByRows.data()
+                : ColumnTables<kWideVV, kBandLanes>::kByRows.data();
+  else
+    return nullptr;
+}
+
 void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, float* output,
                   float* scratch) {
   using Wide = SegmentTables<kWideVV, kBandLanes, 1, kRowMaxP>;
@@ -490,8 +589,16 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
   for (size_t i = 0; i < 3; ++i)
     if (p.kernel_w == static_cast<int64_t>(kUnrolledKW[i])) kw_table = i + 1;
   const int64_t ow = ctx.out_w, plane = ctx.out_h * ctx.out_w;
+  // Column tiles for the interior rows when this tile has them all and one
+  // band covers it (SmallmapColumnsPossible); the other rows as row tiles.
+  int64_t oy_a = 0, oy_b = 0;
+  InteriorRows(p, &oy_a, &oy_b);
+  const bool columns = kColumnTiles && SmallmapColumnsPossible(p) &&
+                       t.oh_begin <= oy_a && t.oh_end >= oy_b &&
+                       BandGeometry::Make(p).out_rows >= t.oh_end - t.oh_begin;
   const SmallmapTiling tiling =
-      ChooseSmallmapTiling(p, kWideMaxP, kNarrowRows, kNarrowMaxP2, kFlatBand);
+      columns ? SmallmapTiling::kRows
+              : ChooseSmallmapTiling(p, kWideMaxP, kNarrowRows, kNarrowMaxP2, kFlatBand);
   const bool flat = tiling != SmallmapTiling::kRows;
   // Rows narrower than 8 (one segment each): pair rows with the same valid
   // kernel rows into one two-row tile where the target has the registers.
@@ -516,6 +623,13 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
                           : tiling == SmallmapTiling::kFlatBand ? BandGeometry::Flat(p)
                                                                 : BandGeometry::Make(p);
   const TapColumnSteps steps(bg, p.dilation_w);
+  // Column tiles: their band follows the row band in scratch; a tap's
+  // pixels are consecutive rows of one band column.
+  const ColumnBand cb(p);
+  float* const column_band = scratch + bg.floats();
+  BandGeometry column_geometry;
+  column_geometry.row_len = column_geometry.row_stride = cb.len;
+  const TapColumnSteps column_steps(column_geometry, 1);
   const int64_t cig = p.in_channels_per_group(), cog = p.out_channels_per_group();
   const int64_t blocks = CeilDiv(cog, kSmallmapBlock);
   const int64_t block_floats = cig * p.kernel_h * p.kernel_w * kSmallmapBlock;
@@ -590,6 +704,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
         wide_edge[e] = half ? &WideHalf::kEdges3[e - 1] : &Wide::kEdges3[e - 1];
         narrow_edge[e] = half ? &NarrowHalf::kEdges3[e - 1] : &Narrow::kEdges3[e - 1];
       }
+      const SegmentFn* column_fn = columns ? ColumnTable(half) : nullptr;
       // Edge case of a segment [ox0, ox0 + width) of a row.
       const auto edge = [&](int64_t ox0, int64_t width) {
         return (ox0 == 0 && skip_left ? 1 : 0) + (ox0 + width == ow && skip_right ? 2 : 0);
@@ -599,6 +714,29 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
       for (int64_t ch = 0; ch < a.channels; ++ch)
         out_chan[ch] = (t.n * p.out_channels + OutputChannel(ctx, g * cog + co0 + ch)) * plane;
       for (int64_t oy = oy_lo; oy < oy_hi;) {
+        if (columns && oy == oy_a && oy_hi >= oy_b) {
+          // The interior rows, one output column at a time; kernel columns
+          // in the horizontal padding skipped.
+          SmallmapSegmentArgs ca = a;
+          ca.band_chan = cb.chan_stride;
+          ca.band_row = cb.len;
+          ca.w_row = kSmallmapBlock;
+          ca.steps = &column_steps;
+          ca.out_pair = ow;
+          const SegmentFn fn = column_fn[oy_b - oy_a - 1];
+          for (int64_t ox = 0; ox < ow; ++ox) {
+            const int64_t kx0 = std::max<int64_t>(0, p.pad_w - ox);
+            const int64_t kx1 = std::min<int64_t>(p.kernel_w, p.in_width + p.pad_w - ox);
+            ca.nky = std::max<int64_t>(0, kx1 - kx0);
+            ca.band = column_band + (ox + kx0) * cb.len;
+            ca.w = w_sub + kx0 * kSmallmapBlock;
+            for (int64_t ch = 0; ch < a.channels; ++ch)
+              out[ch] = output + out_chan[ch] + oy_a * ow + ox;
+            fn(ca);
+          }
+          oy = oy_b;
+          continue;
+        }
         int64_t ky0, ky1;
         ValidKernelRows(p, oy, &ky0, &ky1);
         a.nky = ky1 - ky0;
@@ -663,13 +801,15 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
         } else {
           BuildBand(p, bg, input, t.n, g * cig, iy_begin, iy_end, scratch,
                     &convgen::HWY_NAMESPACE::SplitPairs);
+          if (columns) BuildColumnBand(p, cb, input, t.n, g * cig, column_band);
         }
       }
       // Sub-blocks of sub_width channels (t.co_begin is a multiple of the
       // block, hence of sub_width, which divides it).
       if (rows_outer) {
         // Flat tiles: runs of whole segments (rows x ow a multiple of max_p).
-        const int64_t step = flat ? max_p / std::gcd(ow, max_p) : (pairs ? 2 : 1);
+        const int64_t step =
+            columns ? oy1 - oy0 : flat ? max_p / std::gcd(ow, max_p) : (pairs ? 2 : 1);
         for (int64_t oy = oy0; oy < oy1; oy += step)
           for (int64_t co0 = t.co_begin; co0 < t.co_end; co0 += sub_width)
             run_rows(co0, oy, std::min(oy1, oy + step), iy_begin);
@@ -712,7 +852,11 @@ void SmallmapPack(const Conv2dParams& p, const float* oihw, float* packed) {
 
 int64_t SmallmapScratch(const Conv2dParams& p) {
   const int64_t rows = SmallmapInPlace(p) ? 0 : BandGeometry::Make(p).floats();
-  return SmallmapFlatBandPossible(p) ? std::max(rows, BandGeometry::Flat(p).floats()) : rows;
+  int64_t floats = SmallmapFlatBandPossible(p) ? std::max(rows, BandGeometry::Flat(p).floats()) : rows;
+  // Column tiles: the row band, then the column band.
+  if (SmallmapColumnsPossible(p))
+    floats = std::max(floats, BandGeometry::Make(p).floats() + ColumnBand(p).floats());
+  return floats;
 }
 
 // Modelled fraction of peak: 0.9 (the measured rate per computed FMA on
