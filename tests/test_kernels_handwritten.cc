@@ -193,6 +193,10 @@ void SweepEdges(const std::string& kernel) {
   CheckKernel(kernel, Make(4, 6, 3, 9, 3, 3, 1, 1, 1, 1), Knobs(), seed++);
   CheckKernel(kernel, Make(4, 7, 3, 16, 3, 3, 1, 1, 2, 2), Knobs(), seed++);
   CheckKernel(kernel, Make(4, 6, 2, 8, 3, 3, 1, 1, 3, 3), Knobs(), seed++);
+  // Wider maps whose interior rows make taller column tiles than the row
+  // tiles (14 x 14: 6 + 6 rows; 13 x 8, batch 2: 6 + 5).
+  CheckKernel(kernel, Make(6, 14, 14, 20, 3, 3, 1, 1, 1, 1), Knobs(), seed++);
+  CheckKernel(kernel, Make(5, 13, 8, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2), Knobs(), seed++);
   {
     Knobs two;
     two.threads = 2;

@@ -16,8 +16,8 @@
 //           (14 -> 14, 56 -> 4 x 14); rows narrower than 8 go two rows at a
 //           time (7x7 map: 2 x 7 pixels), so each weight load feeds 14 FMAs;
 //   AVX2  : VV = 2 (16 channels), P <= 6 (12 + 2 + 1 ymm of 16); on
-//           narrow 3x3 maps the interior rows as column tiles (one output
-//           column of 4-6 rows: SmallmapColumnsPossible), other rows
+//           narrow 3x3 maps (and 14x14) the interior rows as column tiles
+//           (one output column, 4-6 rows: SmallmapColumnsPossible), other rows
 //           narrower than 8 as "flat" runs (below), else two at a time
 //           (2 x <= 3 pixels); a row exactly 7 wide (and a flat run of one
 //           such row) as one 7-pixel tile whose second weight vector the
@@ -169,15 +169,30 @@ inline void InteriorRows(const Conv2dParams& p, int64_t* oy_a, int64_t* oy_b) {
   *oy_a = std::min(p.out_height(), p.pad_h);  // stride and dilation 1
   *oy_b = std::max(*oy_a, std::min(p.out_height(), p.in_height - p.kernel_h + p.pad_h + 1));
 }
-// Pixels per column tile: 4-6 (8-12 accumulators of two vectors).
+// Pixels per column tile: 4-6 (8-12 accumulators of two vectors); more
+// interior rows are cut into segments of nearly equal height.
 constexpr int64_t kColumnMinRows = 4, kColumnMaxRows = 6;
 inline bool SmallmapColumnsPossible(const Conv2dParams& p) {
   if (!(p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 && p.dilation_w == 1 &&
-        p.kernel_h == 3 && p.kernel_w == 3 && p.pad_w >= 1 && p.out_width() < 8))
+        p.kernel_h == 3 && p.kernel_w == 3 && p.pad_w >= 1))
     return false;
   int64_t oy_a, oy_b;
   InteriorRows(p, &oy_a, &oy_b);
-  return oy_b - oy_a >= kColumnMinRows && oy_b - oy_a <= kColumnMaxRows;
+  const int64_t rows = oy_b - oy_a, ow = p.out_width();
+  if (rows < kColumnMinRows) return false;
+  const int64_t column_narrowest = rows / CeilDiv(rows, kColumnMaxRows);
+  if (column_narrowest < kColumnMinRows) return false;
+  if (ow < 8) return true;
+  // Wider maps: only where the column tiles are wider than the row tiles'
+  // narrowest and the column band is at most a quarter of L2. rn_3x3_14
+  // (12 interior rows as 6 + 6 against rows of 5 + 5 + 4; a 229 KB band),
+  // AVX2, one plan alternating columns and row tiles, medians of the
+  // per-round ratio, 11-21 rounds, six runs: 1.036-1.098 (AVX2 / AVX3 level
+  // with AVX3's 0.90-0.94 best/best in quiet rounds); rn_3x3_56 (54 rows as
+  // 9 x 6 against 5-6 pixel rows, an 830 KB band): 0.86-0.89, excluded.
+  const int64_t row_narrowest = ow / CeilDiv(ow, kColumnMaxRows);
+  return column_narrowest > row_narrowest &&
+         p.in_channels_per_group() * (ow + 2) * (rows + 2) <= kBandTargetFloats / 4;
 }
 // The column band of one group: band[c][col][row] = x[c][oy_a - pad_h +
 // row][col - pad_w] (0 outside the image), col < ow + kw - 1, row < the
@@ -723,16 +738,22 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
           ca.w_row = kSmallmapBlock;
           ca.steps = &column_steps;
           ca.out_pair = ow;
-          const SegmentFn fn = column_fn[oy_b - oy_a - 1];
+          // The interior rows cut into segments of nearly equal height.
+          const int64_t rows = oy_b - oy_a, n = CeilDiv(rows, kColumnMaxRows);
+          const int64_t base = rows / n, taller = rows % n;
           for (int64_t ox = 0; ox < ow; ++ox) {
             const int64_t kx0 = std::max<int64_t>(0, p.pad_w - ox);
             const int64_t kx1 = std::min<int64_t>(p.kernel_w, p.in_width + p.pad_w - ox);
             ca.nky = std::max<int64_t>(0, kx1 - kx0);
-            ca.band = column_band + (ox + kx0) * cb.len;
             ca.w = w_sub + kx0 * kSmallmapBlock;
-            for (int64_t ch = 0; ch < a.channels; ++ch)
-              out[ch] = output + out_chan[ch] + oy_a * ow + ox;
-            fn(ca);
+            for (int64_t s = 0, r0 = 0; s < n; ++s) {
+              const int64_t height = base + (s < taller ? 1 : 0);
+              ca.band = column_band + (ox + kx0) * cb.len + r0;
+              for (int64_t ch = 0; ch < a.channels; ++ch)
+                out[ch] = output + out_chan[ch] + (oy_a + r0) * ow + ox;
+              column_fn[height - 1](ca);
+              r0 += height;
+            }
           }
           oy = oy_b;
           continue;
