@@ -2,7 +2,16 @@
 """Turns `convgen bench --json` records into the markdown tables of
 docs/performance.md, and checks the issues' ratio bars.
 
-  python3 tools/perf_report.py RESULTS.json [--update docs/performance.md]
+  python3 tools/perf_report.py RESULTS.json... [--update docs/performance.md]
+  python3 tools/perf_report.py --self-test
+
+Several files may hold the same layers and thread count: they are repeated
+runs (tools/perf_tables.sh runs the suite RUNS times, 1 thread then 2
+threads each time). Every figure is then the median over the runs, and every
+ratio the median of the per-run ratios (convgen and the peer timed in the
+same run, seconds apart), so that a minute in which the shared host slows
+one run moves neither. The k-th file with a given thread count belongs to
+run k: scaling (2 threads ÷ 1 thread) pairs the two halves of one run.
 
 Without --update the tables go to stdout; with it, the text between the
 markers `<!-- perf-tables:begin -->` and `<!-- perf-tables:end -->` is
@@ -12,6 +21,7 @@ replaced. Standard library only.
 import argparse
 import json
 import math
+import statistics
 import sys
 
 # Bars from the issues: layer -> {peer: minimum ratio convgen/peer}.
@@ -36,7 +46,11 @@ BARS = {
 }
 ISSUE4_LAYERS = ["d2l_5x5", "c100_5x5", "rn_stem", "rn_3x3_56", "rn_3x3_28", "rn_3x3_14",
                  "rn_3x3_7", "rn_3x3_s2"]
+# Issue 7: minimum scaling, 2 threads ÷ 1 thread.
+SCALING_BARS = {"d2l_5x5": 1.85, "c100_5x5": 1.85, "rn_3x3_56": 1.85, "rn_1x1_56": 1.85,
+                "mb_pw_112": 1.85, "dw_3x3_112": 1.85, "rn_3x3_7": 1.5, "mb_pw_14": 1.5}
 PEERS = ["onednn", "onednn_nchw", "xnnpack"]
+PEER_TITLES = {"onednn": "oneDNN", "onednn_nchw": "oneDNN NCHW", "xnnpack": "XNNPACK"}
 BEGIN, END = "<!-- perf-tables:begin -->", "<!-- perf-tables:end -->"
 
 
@@ -45,45 +59,97 @@ def load(path):
         return json.load(f)
 
 
-def tables(records):
-    ours, peers, order = {}, {}, []
-    for r in records:
-        key = (r["layer"], r["threads"])
-        if "peer" in r:
-            peers.setdefault(key, {})[r["peer"]] = r
+def median(values):
+    return statistics.median(values) if values else None
+
+
+class Runs:
+    """The records of every run, by (layer, threads): ours[key][run] is our
+    record, peers[key][run][peer] the peer's; order = first appearance."""
+
+    def __init__(self, files):
+        self.ours, self.peers, self.order = {}, {}, []
+        runs_of = {}  # threads -> files seen so far with that thread count
+        for records in files:
+            threads_here = sorted({r["threads"] for r in records})
+            run = {t: runs_of.get(t, 0) for t in threads_here}
+            for t in threads_here:
+                runs_of[t] = run[t] + 1
+            for r in records:
+                key = (r["layer"], r["threads"])
+                k = run[r["threads"]]
+                if "peer" in r:
+                    self.peers.setdefault(key, {}).setdefault(k, {})[r["peer"]] = r
+                else:
+                    self.ours.setdefault(key, {})[k] = r
+                    if key not in self.order:
+                        self.order.append(key)
+        self.runs = max(runs_of.values()) if runs_of else 0
+
+    def ratios(self, key, run):
+        """Peer -> ours ÷ peer in one run."""
+        r = self.ours[key][run]
+        p = self.peers.get(key, {}).get(run, {})
+        return {n: r["gflops"] / p[n]["gflops"] for n in PEERS
+                if n in p and p[n].get("gflops", 0) > 0}
+
+    def median_ratios(self, key):
+        per_peer = {}
+        for run in self.ours[key]:
+            for n, x in self.ratios(key, run).items():
+                per_peer.setdefault(n, []).append(x)
+        return {n: median(xs) for n, xs in per_peer.items()}
+
+    def median_gflops(self, key):
+        return median([r["gflops"] for r in self.ours[key].values()])
+
+    def median_peer_gflops(self, key, peer):
+        xs = [p[peer]["gflops"] for p in self.peers.get(key, {}).values() if peer in p]
+        return median(xs)
+
+
+def verdicts(layer, ratio):
+    out = []
+    for peer, bar in BARS.get(layer, {}).items():
+        got = (min(ratio.values()) if ratio else None) if peer == "fastest" else ratio.get(peer)
+        if got is None:
+            out.append("%s ≥%.2f: n/a" % (peer, bar))
         else:
-            ours.setdefault(key, []).append(r)
-            if key not in order:
-                order.append(key)
-    lines = ["| layer | threads | kernel | target | ms | GFLOP/s | % peak | × oneDNN blocked "
-             "| × oneDNN NCHW | × XNNPACK | bars |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    geo = {}  # threads -> ratios to oneDNN blocked on the issue-4 layers
-    for key in order:
+            out.append("%s ≥%.2f: %s" % (peer, bar, "ok" if got >= bar else "**short**"))
+    return "; ".join(out) or "—"
+
+
+def main_table(runs):
+    lines = ["| layer | threads | kernel | target | ms | GFLOP/s | runs (GFLOP/s) | % peak "
+             "| × oneDNN blocked | × oneDNN NCHW | × XNNPACK | bars |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    geo = {}  # threads -> median ratios to oneDNN blocked on the issue-4 layers
+    for key in runs.order:
         layer, threads = key
-        for r in ours[key]:
-            p = peers.get(key, {})
-            ratio = {n: r["gflops"] / p[n]["gflops"] for n in PEERS if n in p and p[n]["gflops"] > 0}
-            cells = []
-            for n in PEERS:
-                cells.append("%.2f (%.0f)" % (ratio[n], p[n]["gflops"]) if n in ratio else "n/a")
-            verdict = []
-            for peer, bar in BARS.get(layer, {}).items():
-                if peer == "fastest":
-                    got = min(ratio.values()) if ratio else None
-                else:
-                    got = ratio.get(peer)
-                if got is None:
-                    verdict.append("%s ≥%.2f: n/a" % (peer, bar))
-                else:
-                    verdict.append("%s ≥%.2f: %s" % (peer, bar, "ok" if got >= bar else "**short**"))
-            if layer in ISSUE4_LAYERS and "onednn" in ratio:
-                geo.setdefault(threads, []).append(ratio["onednn"])
-            lines.append("| %s | %d | `%s` | %s | %.3f | %.1f | %.1f%% | %s | %s | %s | %s |" % (
-                layer, threads, r["kernel"], r["target"], r["time_ms"], r["gflops"], r["pct_peak"],
-                cells[0], cells[1], cells[2], "; ".join(verdict) or "—"))
-    out = "\n".join(lines) + "\n"
-    out += "\nRatios are convgen GFLOP/s ÷ the peer's on the same layer in the same run; the peer's own GFLOP/s in brackets.\n"
+        recs = list(runs.ours[key].values())
+        ratio = runs.median_ratios(key)
+        cells = []
+        for n in PEERS:
+            cells.append("%.2f (%.0f)" % (ratio[n], runs.median_peer_gflops(key, n))
+                         if n in ratio else "n/a")
+        if layer in ISSUE4_LAYERS and "onednn" in ratio:
+            geo.setdefault(threads, []).append(ratio["onednn"])
+        gf = [r["gflops"] for r in recs]
+        spread = "%.0f–%.0f" % (min(gf), max(gf)) if len(gf) > 1 else "—"
+        lines.append("| %s | %d | `%s` | %s | %.3f | %.1f | %s | %.1f%% | %s | %s | %s | %s |" % (
+            layer, threads, recs[0]["kernel"], recs[0]["target"],
+            median([r["time_ms"] for r in recs]), median(gf), spread,
+            median([r["pct_peak"] for r in recs]), cells[0], cells[1], cells[2],
+            verdicts(layer, ratio)))
+    out = "\n".join(lines) + "\n\n"
+    if runs.runs > 1:
+        out += ("Medians over %d runs: GFLOP/s, ms and %% peak are the median run's; a ratio is "
+                "the median over the runs of convgen's GFLOP/s ÷ the peer's on the same layer in "
+                "the same run (the peer's median GFLOP/s in brackets); \"runs\" is the range of "
+                "convgen's GFLOP/s over the runs.\n" % runs.runs)
+    else:
+        out += ("Ratios are convgen GFLOP/s ÷ the peer's on the same layer in the same run; the "
+                "peer's own GFLOP/s in brackets.\n")
     for threads, ratios in sorted(geo.items()):
         if len(ratios) == len(ISSUE4_LAYERS):
             g = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
@@ -92,15 +158,85 @@ def tables(records):
     return out
 
 
+def scaling_table(runs):
+    """Issue 7: 2 threads ÷ 1 thread per layer (per run, then the median), and
+    whether convgen keeps its 1-thread ratio to each peer with 2 threads."""
+    layers = [layer for layer, t in runs.order if t == 1 and (layer, 2) in runs.ours]
+    if not layers:
+        return ""
+    lines = ["| layer | 1 thread GFLOP/s | 2 threads GFLOP/s | scaling (per run) | bar "
+             "| × oneDNN 1 → 2 | × oneDNN NCHW 1 → 2 | × XNNPACK 1 → 2 |",
+             "|---|---|---|---|---|---|---|---|"]
+    for layer in layers:
+        one, two = (layer, 1), (layer, 2)
+        paired = sorted(set(runs.ours[one]) & set(runs.ours[two]))
+        per_run = [runs.ours[two][k]["gflops"] / runs.ours[one][k]["gflops"] for k in paired]
+        s = median(per_run)
+        bar = SCALING_BARS.get(layer)
+        bar_cell = "—" if bar is None else ("≥%.2f: %s" % (bar, "ok" if s >= bar else "**short**"))
+        r1, r2 = runs.median_ratios(one), runs.median_ratios(two)
+        cells = []
+        for n in PEERS:
+            if n in r1 and n in r2:
+                cells.append("%.2f → %.2f%s" % (r1[n], r2[n], "" if r2[n] >= r1[n] else " (lower)"))
+            else:
+                cells.append("n/a")
+        lines.append("| %s | %.1f | %.1f | %.2f (%s) | %s | %s | %s | %s |" % (
+            layer, runs.median_gflops(one), runs.median_gflops(two), s,
+            " ".join("%.2f" % x for x in per_run), bar_cell, cells[0], cells[1], cells[2]))
+    return ("\nScaling (issue 7): 2 threads ÷ 1 thread, per run and its median; \"1 → 2\" is the "
+            "median ratio to the peer with 1 and with 2 threads (the bar: not lower with 2).\n\n"
+            + "\n".join(lines) + "\n")
+
+
+def self_test():
+    """Checks the aggregation on made-up runs (ctest: perf_report_selftest)."""
+    def rec(layer, threads, gflops, peer=None):
+        r = {"layer": layer, "threads": threads, "gflops": gflops, "kernel": "k", "target": "AVX3",
+             "time_ms": 1.0, "pct_peak": 50.0}
+        if peer:
+            r["peer"] = peer
+        return r
+    # Three runs of one layer; run 2's 1-thread half was slowed by the host:
+    # its ratio and its scaling are the outliers the medians must ignore.
+    ours1, ours2 = [100.0, 60.0, 102.0], [200.0, 198.0, 190.0]
+    peer1, peer2 = [110.0, 66.0, 100.0], [210.0, 200.0, 205.0]
+    files = []
+    for k in range(3):
+        files.append([rec("rn_3x3_7", 1, ours1[k]), rec("rn_3x3_7", 1, peer1[k], "onednn")])
+        files.append([rec("rn_3x3_7", 2, ours2[k]), rec("rn_3x3_7", 2, peer2[k], "onednn")])
+    runs = Runs(files)
+    assert runs.runs == 3, runs.runs
+    r1, r2 = runs.median_ratios(("rn_3x3_7", 1)), runs.median_ratios(("rn_3x3_7", 2))
+    assert abs(r1["onednn"] - 100.0 / 110.0) < 1e-12, r1   # 0.909, 0.909, 1.02
+    assert abs(r2["onednn"] - 200.0 / 210.0) < 1e-12, r2   # 0.952, 0.99, 0.927
+    assert runs.median_gflops(("rn_3x3_7", 1)) == 100.0
+    table = scaling_table(runs)
+    # Per-run scaling 2.00, 3.30, 1.86: median 2.00, the bar (1.5) met; the
+    # ratio to oneDNN rises 0.91 -> 0.95 with 2 threads.
+    row = [line for line in table.splitlines() if line.startswith("| rn_3x3_7 |")][0]
+    assert "| 2.00 (2.00 3.30 1.86) | ≥1.50: ok | 0.91 → 0.95 |" in row, row
+    main = main_table(runs)
+    assert "| 60–102 |" in main and "Medians over 3 runs" in main, main
+    # One run: the old single-run wording, no range.
+    single = main_table(Runs(files[:2]))
+    assert "| — |" in single and "in the same run; the peer's own" in single, single
+    # A layer short of its scaling bar is flagged.
+    slow = [[rec("d2l_5x5", 1, 100.0)], [rec("d2l_5x5", 2, 150.0)]]
+    assert "≥1.85: **short**" in scaling_table(Runs(slow))
+    print("perf_report.py self-test: ok")
+    return 0
+
+
 def main(argv):
+    if argv == ["--self-test"]:
+        return self_test()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("json", nargs="+")
     ap.add_argument("--update")
     args = ap.parse_args(argv)
-    records = []
-    for path in args.json:
-        records += load(path)
-    text = tables(records)
+    runs = Runs([load(path) for path in args.json])
+    text = main_table(runs) + scaling_table(runs)
     if not args.update:
         sys.stdout.write(text)
         return 0

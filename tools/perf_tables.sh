@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
-# Regenerates the tables of docs/performance.md on this machine:
-# the public suite with peers, 1 thread (pinned to one core) and 2 threads,
-# 7 repetitions each (medians), then tools/perf_report.py.
+# Regenerates the tables of docs/performance.md on this machine: the public
+# suite with peers, 1 thread (pinned to one core) then 2 threads, RUNS times
+# (default 3), 7 repetitions each (medians), then tools/perf_report.py, which
+# reports per layer the median over the runs of each figure and of each
+# per-run ratio (the host is shared: a slow minute then moves one run of
+# three, not the table). About 2 minutes per run.
 #   tools/perf_tables.sh            # uses build/ (BUILD_DIR to change)
+#   RUNS=1 tools/perf_tables.sh     # one run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 [ -x "$build/convgen" ] || { echo "build first: tools/build.sh test" >&2; exit 2; }
 reps=${REPS:-7}
+runs=${RUNS:-3}
 last=$(( $(nproc) - 1 ))
-taskset -c "$last" "$build/convgen" bench --suite bench/suite.txt --peers --threads 1 \
-  --reps "$reps" --json "$build/perf-1t.json"
-if [ "$(nproc)" -ge 2 ]; then
-  "$build/convgen" bench --suite bench/suite.txt --peers --threads 2 \
-    --reps "$reps" --json "$build/perf-2t.json"
-  extra="$build/perf-2t.json"
-else
-  extra=""
-fi
-python3 tools/perf_report.py "$build/perf-1t.json" $extra --update docs/performance.md
+files=()
+for run in $(seq 1 "$runs"); do
+  echo "run $run of $runs" >&2
+  taskset -c "$last" "$build/convgen" bench --suite bench/suite.txt --peers --threads 1 \
+    --reps "$reps" --json "$build/perf-1t-$run.json"
+  files+=("$build/perf-1t-$run.json")
+  if [ "$(nproc)" -ge 2 ]; then
+    "$build/convgen" bench --suite bench/suite.txt --peers --threads 2 \
+      --reps "$reps" --json "$build/perf-2t-$run.json"
+    files+=("$build/perf-2t-$run.json")
+  fi
+done
+python3 tools/perf_report.py "${files[@]}" --update docs/performance.md
 echo "docs/performance.md updated" >&2
