@@ -191,8 +191,10 @@ inline bool SmallmapColumnsPossible(const Conv2dParams& p) {
   // with AVX3's 0.90-0.94 best/best in quiet rounds); rn_3x3_56 (54 rows as
   // 9 x 6 against 5-6 pixel rows, an 830 KB band): 0.86-0.89, excluded.
   const int64_t row_narrowest = ow / CeilDiv(ow, kColumnMaxRows);
+  // (In double: this is also asked of layers no band kernel applies to.)
   return column_narrowest > row_narrowest &&
-         p.in_channels_per_group() * (ow + 2) * (rows + 2) <= kBandTargetFloats / 4;
+         double(p.in_channels_per_group()) * double(ow + 2) * double(rows + 2) <=
+             double(kBandTargetFloats / 4);
 }
 // The column band of one group: band[c][col][row] = x[c][oy_a - pad_h +
 // row][col - pad_w] (0 outside the image), col < ow + kw - 1, row < the
