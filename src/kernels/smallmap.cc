@@ -217,12 +217,18 @@ inline void BuildColumnBand(const Conv2dParams& p, const ColumnBand& cb, const f
   int64_t oy_a, oy_b;
   InteriorRows(p, &oy_a, &oy_b);
   const int64_t iy0 = oy_a - p.pad_h, iw = p.in_width;
+  // Band columns [in_lo, in_hi) hold input columns; the others are padding.
+  const int64_t in_lo = std::min(cb.cols, p.pad_w), in_hi = std::min(cb.cols, p.pad_w + iw);
   for (int64_t c = 0; c < cb.cig; ++c) {
     const float* src = input + ((n * p.in_channels + c_first + c) * p.in_height + iy0) * iw;
     float* dst = band + c * cb.chan_stride;
-    for (int64_t col = 0; col < cb.cols; ++col, dst += cb.len) {
-      const int64_t ix = col - p.pad_w;
-      for (int64_t r = 0; r < cb.len; ++r) dst[r] = (ix >= 0 && ix < iw) ? src[r * iw + ix] : 0.0f;
+    std::fill(dst, dst + in_lo * cb.len, 0.0f);
+    std::fill(dst + in_hi * cb.len, dst + cb.cols * cb.len, 0.0f);
+    // A transposition, read along the input rows (contiguous), written down
+    // the band columns.
+    for (int64_t r = 0; r < cb.len; ++r) {
+      const float* row = src + r * iw;
+      for (int64_t col = in_lo; col < in_hi; ++col) dst[col * cb.len + r] = row[col - p.pad_w];
     }
   }
 }
