@@ -201,9 +201,9 @@ inline bool SmallmapColumnsPossible(const Conv2dParams& p) {
 // interior rows + kh - 1: output column ox, kernel column kx, reads column
 // ox + kx, whose rows are the tile's pixels, contiguous.
 struct ColumnBand {
+  int64_t oy_a = 0, oy_b = 0;  // the interior output rows (InteriorRows)
   int64_t cols = 0, len = 0, chan_stride = 0, cig = 0;
   explicit ColumnBand(const Conv2dParams& p) {
-    int64_t oy_a, oy_b;
     InteriorRows(p, &oy_a, &oy_b);
     cols = p.out_width() + p.kernel_w - 1;
     len = oy_b - oy_a + p.kernel_h - 1;
@@ -214,9 +214,7 @@ struct ColumnBand {
 };
 inline void BuildColumnBand(const Conv2dParams& p, const ColumnBand& cb, const float* input,
                             int64_t n, int64_t c_first, float* band) {
-  int64_t oy_a, oy_b;
-  InteriorRows(p, &oy_a, &oy_b);
-  const int64_t iy0 = oy_a - p.pad_h, iw = p.in_width;
+  const int64_t iy0 = cb.oy_a - p.pad_h, iw = p.in_width;
   // Band columns [in_lo, in_hi) hold input columns; the others are padding.
   const int64_t in_lo = std::min(cb.cols, p.pad_w), in_hi = std::min(cb.cols, p.pad_w + iw);
   for (int64_t c = 0; c < cb.cig; ++c) {
@@ -612,10 +610,11 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
   for (size_t i = 0; i < 3; ++i)
     if (p.kernel_w == static_cast<int64_t>(kUnrolledKW[i])) kw_table = i + 1;
   const int64_t ow = ctx.out_w, plane = ctx.out_h * ctx.out_w;
-  // Column tiles for the interior rows when this tile has them all and one
-  // band covers it (SmallmapColumnsPossible); the other rows as row tiles.
-  int64_t oy_a = 0, oy_b = 0;
-  InteriorRows(p, &oy_a, &oy_b);
+  // Column tiles for the interior rows [oy_a, oy_b) when this tile has them
+  // all and one band covers it (SmallmapColumnsPossible); the other rows as
+  // row tiles.
+  const ColumnBand cb(p);
+  const int64_t oy_a = cb.oy_a, oy_b = cb.oy_b;
   const bool columns = kColumnTiles && SmallmapColumnsPossible(p) &&
                        t.oh_begin <= oy_a && t.oh_end >= oy_b &&
                        BandGeometry::Make(p).out_rows >= t.oh_end - t.oh_begin;
@@ -646,10 +645,10 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
                           : tiling == SmallmapTiling::kFlatBand ? BandGeometry::Flat(p)
                                                                 : BandGeometry::Make(p);
   const TapColumnSteps steps(bg, p.dilation_w);
-  // Column tiles: their band follows the row band in scratch; a tap's
-  // pixels are consecutive rows of one band column.
-  const ColumnBand cb(p);
-  float* const column_band = scratch + bg.floats();
+  // Column tiles: their band follows the row band in scratch (no pointer
+  // otherwise: scratch may be smaller, or null); a tap's pixels are
+  // consecutive rows of one band column.
+  float* const column_band = columns ? scratch + bg.floats() : nullptr;
   BandGeometry column_geometry;
   column_geometry.row_len = column_geometry.row_stride = cb.len;
   const TapColumnSteps column_steps(column_geometry, 1);
@@ -882,9 +881,9 @@ void SmallmapPack(const Conv2dParams& p, const float* oihw, float* packed) {
 int64_t SmallmapScratch(const Conv2dParams& p) {
   const int64_t rows = SmallmapInPlace(p) ? 0 : BandGeometry::Make(p).floats();
   int64_t floats = SmallmapFlatBandPossible(p) ? std::max(rows, BandGeometry::Flat(p).floats()) : rows;
-  // Column tiles: the row band, then the column band.
-  if (SmallmapColumnsPossible(p))
-    floats = std::max(floats, BandGeometry::Make(p).floats() + ColumnBand(p).floats());
+  // Column tiles: the row band (`rows`: they need horizontal padding, so the
+  // input is never read in place), then the column band.
+  if (SmallmapColumnsPossible(p)) floats = std::max(floats, rows + ColumnBand(p).floats());
   return floats;
 }
 
