@@ -6,13 +6,13 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "commands.h"
 #include "convgen/descriptor.h"
 #include "convgen/plan.h"
 #include "kernel.h"
+#include "report.h"
 #include "targets.h"
 #include "tiling.h"
 
@@ -76,8 +76,7 @@ void RegisterKernels(CLI::App& app) {
     std::vector<float> weights(static_cast<size_t>(p.weight_elements()), 0.0f);
     PlanOptions options;
     options.target = target_name;
-    options.threads =
-        threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    options.threads = tools::ThreadsOrOnePerCpu(threads);
     std::unique_ptr<Plan> plan;
     const Status s = Plan::Create(p, weights.data(), nullptr, options, &plan);
     if (!s.ok()) throw CliError(s.message());

@@ -2,15 +2,14 @@
 // FMA peak per Highway target, its core clock and FLOP/cycle, and memory
 // bandwidth (tools/lib/peak.h), on one thread (pin it: taskset -c 1) or
 // several at once (their rates summed).
-#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "bench_runner.h"  // JSON helpers, WriteFileAtomically
 #include "commands.h"
 #include "peak.h"
+#include "report.h"
 
 namespace convgen {
 namespace cli {
@@ -52,9 +51,7 @@ void RunPeak(const PeakArgs& args) {
     throw CliError("--threads=" + std::to_string(args.threads) + " must be >= 0 (0 = one per CPU)");
   tools::PeakOptions options;
   options.reps = args.reps;
-  options.threads = args.threads > 0
-                        ? args.threads
-                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.threads = tools::ThreadsOrOnePerCpu(args.threads);
   const tools::PeakResult r = tools::MeasurePeak(options);
 
   if (r.clock_ghz > 0)

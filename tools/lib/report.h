@@ -1,5 +1,6 @@
 // convgen tools: what the `bench` and `explore` reports share — plain-text
-// tables and the core count that % of peak is taken over.
+// tables and the core count that % of peak is taken over — and the CLI's
+// reading of `--threads 0`.
 #ifndef CONVGEN_TOOLS_REPORT_H_
 #define CONVGEN_TOOLS_REPORT_H_
 
@@ -46,11 +47,16 @@ inline std::string RenderTable(const std::vector<std::string>& header,
   return out;
 }
 
-// Cores `threads` workers can use at once: % of peak is over min(threads, CPUs).
-inline int EffectiveCores(int threads) {
-  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, std::min(threads, hw));
+// Hardware threads of this machine (at least 1).
+inline int HardwareThreads() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
+
+// A `--threads` value as the commands read it: 0 = one per CPU.
+inline int ThreadsOrOnePerCpu(int threads) { return threads > 0 ? threads : HardwareThreads(); }
+
+// Cores `threads` workers can use at once: % of peak is over min(threads, CPUs).
+inline int EffectiveCores(int threads) { return std::max(1, std::min(threads, HardwareThreads())); }
 
 }  // namespace tools
 }  // namespace convgen
