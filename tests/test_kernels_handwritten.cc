@@ -197,6 +197,17 @@ void SweepEdges(const std::string& kernel) {
   // tiles (14 x 14: 6 + 6 rows; 13 x 8, batch 2: 6 + 5).
   CheckKernel(kernel, Make(6, 14, 14, 20, 3, 3, 1, 1, 1, 1), Knobs(), seed++);
   CheckKernel(kernel, Make(5, 13, 8, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 2), Knobs(), seed++);
+  // 3x3 at stride_w 2 on rows of 8 outputs or more (row tiles over a band
+  // de-interleaved into two phases; rn_3x3_s2's shape): AVX2 segments 4 + 4,
+  // 6 + 6, 5 + 4 + 4 and 6, 6, 6, 5, 5; padding 0, 1, 2; a half-vector
+  // channel tail; batch 2; stride_h 1 and dilation_h 2 with stride_w 2.
+  CheckKernel(kernel, Make(5, 9, 15, 20, 3, 3, 2, 2, 1, 1), Knobs(), seed++);
+  CheckKernel(kernel, Make(3, 6, 24, 17, 3, 3, 2, 2, 1, 1, 1, 1, 1, 2), Knobs(), seed++);
+  CheckKernel(kernel, Make(4, 7, 25, 9, 3, 3, 2, 2, 1, 1), Knobs(), seed++);
+  CheckKernel(kernel, Make(6, 8, 56, 16, 3, 3, 2, 2, 1, 1), Knobs(), seed++);
+  CheckKernel(kernel, Make(3, 5, 17, 8, 3, 3, 2, 2, 0, 0), Knobs(), seed++);
+  CheckKernel(kernel, Make(3, 6, 22, 24, 3, 3, 2, 2, 2, 2), Knobs(), seed++);
+  CheckKernel(kernel, Make(4, 9, 19, 20, 3, 3, 1, 2, 1, 1, 2, 1), Knobs(), seed++);
   {
     Knobs two;
     two.threads = 2;
