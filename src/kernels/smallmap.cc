@@ -615,9 +615,10 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
   // row tiles.
   const ColumnBand cb(p);
   const int64_t oy_a = cb.oy_a, oy_b = cb.oy_b;
+  const BandGeometry row_band = BandGeometry::Make(p);
   const bool columns = kColumnTiles && SmallmapColumnsPossible(p) &&
                        t.oh_begin <= oy_a && t.oh_end >= oy_b &&
-                       BandGeometry::Make(p).out_rows >= t.oh_end - t.oh_begin;
+                       row_band.out_rows >= t.oh_end - t.oh_begin;
   const SmallmapTiling tiling =
       columns ? SmallmapTiling::kRows
               : ChooseSmallmapTiling(p, kWideMaxP, kNarrowRows, kNarrowMaxP2, kFlatBand);
@@ -643,7 +644,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
                         (tiling == SmallmapTiling::kRows && SmallmapInPlace(p));
   const BandGeometry bg = in_place                              ? BandGeometry::InPlace(p)
                           : tiling == SmallmapTiling::kFlatBand ? BandGeometry::Flat(p)
-                                                                : BandGeometry::Make(p);
+                                                                : row_band;
   const TapColumnSteps steps(bg, p.dilation_w);
   // Column tiles: their band follows the row band in scratch (no pointer
   // otherwise: scratch may be smaller, or null); a tap's pixels are
