@@ -208,6 +208,10 @@ void SweepEdges(const std::string& kernel) {
   CheckKernel(kernel, Make(3, 5, 17, 8, 3, 3, 2, 2, 0, 0), Knobs(), seed++);
   CheckKernel(kernel, Make(3, 6, 22, 24, 3, 3, 2, 2, 2, 2), Knobs(), seed++);
   CheckKernel(kernel, Make(4, 9, 19, 20, 3, 3, 1, 2, 1, 1, 2, 1), Knobs(), seed++);
+  // The same on a map whose input band does not fit in one band (smallmap:
+  // 128 channels x 48 rows, the band sized beside the weights to 12 output
+  // rows, SmallmapRowBand; rn_3x3_s2 runs 6 bands), batch 2.
+  CheckKernel(kernel, Make(128, 48, 48, 20, 3, 3, 2, 2, 1, 1, 1, 1, 1, 2), Knobs(), seed++);
   {
     Knobs two;
     two.threads = 2;

@@ -68,7 +68,8 @@ struct BandGeometry {
 
   static BandGeometry InPlace(const Conv2dParams& p);
   static BandGeometry Flat(const Conv2dParams& p);
-  static BandGeometry Make(const Conv2dParams& p) {
+  // Bands of as many output rows as fit in `target_floats` (at least one).
+  static BandGeometry Make(const Conv2dParams& p, int64_t target_floats = kBandTargetFloats) {
     BandGeometry g;
     const int64_t oh = p.out_height();
     g.phases = p.stride_w;
@@ -78,7 +79,7 @@ struct BandGeometry {
     const int64_t per_band_row = g.cig * g.row_stride;
     g.out_rows = 1;
     while (g.out_rows < oh &&
-           InputRows(p, g.out_rows + 1) * per_band_row <= kBandTargetFloats)
+           InputRows(p, g.out_rows + 1) * per_band_row <= target_floats)
       ++g.out_rows;
     g.max_rows = InputRows(p, g.out_rows);
     // An odd number of 64-byte lines between channels: a kernel walks the

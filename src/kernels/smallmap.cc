@@ -128,6 +128,32 @@ enum class SmallmapTiling { kRows, kFlatInPlace, kFlatBand };
 
 inline bool SmallmapInPlace(const Conv2dParams& p) { return p.pad_w == 0 && p.stride_w == 1; }
 
+// The row band: where a group's packed weights fit in L2 (kBandTargetFloats,
+// 1 MiB) the band takes only the rest of it, so that the band's rows and
+// the weights every segment re-reads stay in L2 together; larger weights
+// stream through L2 by sub-block anyway and the band keeps the whole 1 MiB.
+// rn_3x3_s2 (590 KB of weights; the band was 1 MiB, 15 output rows, now
+// 440 KB, 6 rows): AVX2 streamed its band from L3, once per sub-block and
+// 6-pixel segment. Measured with one plan alternating 1 MiB and 256 KiB bands
+// (11-21 rounds, 50 ms, medians of the per-round ratio): AVX2 1.040 /
+// 1.043 / 1.041, 512 KiB bands 1.043; AVX3 1.009 / 1.003 (its 14-pixel
+// segments read the band half as often). Level (0.99-1.02, both targets) on
+// rn_3x3_28, rn_3x3_14, rn_3x3_56 and c100_5x5 at 256 KiB; d2l_5x5 (128
+// channels 256 wide: one output row per 256 KiB band, each input row copied
+// five times) lost 2% on AVX3, which the rule keeps at 1 MiB.
+inline BandGeometry SmallmapRowBand(const Conv2dParams& p) {
+  // (In double: also asked of huge layers, before any size is checked.)
+  const double group_weight_floats = double(RoundUp(p.out_channels_per_group(), kSmallmapBlock)) *
+                                     double(p.in_channels_per_group()) * double(p.kernel_h) *
+                                     double(p.kernel_w);
+  const int64_t target =
+      group_weight_floats < double(kBandTargetFloats)
+          ? std::max(kBandTargetFloats - static_cast<int64_t>(group_weight_floats),
+                     kBandTargetFloats / 4)
+          : kBandTargetFloats;
+  return BandGeometry::Make(p, target);
+}
+
 // Whether some target may use kFlatBand on this layer (scratch sizing).
 // Rows narrower than 8 only: on rn_3x3_14 (AVX2: 5 + 5 + 4-pixel row tiles
 // against 6-pixel flat ones) the flat band measured level (109.6 GFLOP/s
@@ -615,7 +641,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
   // row tiles.
   const ColumnBand cb(p);
   const int64_t oy_a = cb.oy_a, oy_b = cb.oy_b;
-  const BandGeometry row_band = BandGeometry::Make(p);
+  const BandGeometry row_band = SmallmapRowBand(p);
   const bool columns = kColumnTiles && SmallmapColumnsPossible(p) &&
                        t.oh_begin <= oy_a && t.oh_end >= oy_b &&
                        row_band.out_rows >= t.oh_end - t.oh_begin;
@@ -686,25 +712,17 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
 
   // Loop order. Sub-blocks outer: a sub-block's weights are read from L3 once
   // and stay in L2 across the rows (rn_3x3_7: 9.4 MB of weights, 295 KB per
-  // sub-block). Rows outer when the group's weights fit in L2 anyway: the
+  // sub-block). Rows outer when the group's weights fit in half of L2: the
   // band's rows then stay in L1/L2 across the sub-blocks (1x1 layers, whose
-  // band is large: rn_1x1_56 streams 1 MB of band per sub-block otherwise),
-  // and also when they nearly fit (<= 768 KiB) while this tile's band does
-  // not fit in half of L2 (> 512 KiB): sub-blocks outer would then stream
-  // the band from L3 once per sub-block and evict the sub-block's weights,
-  // which AVX2 re-reads once per 6-pixel segment (rn_3x3_s2: 590 KB of
-  // weights, a 1.06 MB band; AVX2 best of 7, six alternating rounds in two
-  // sessions: 90.9-93.6 -> 93.5-95.4 GFLOP/s, AVX2/AVX3 0.89 -> 0.91; AVX3
-  // level). rn_3x3_28 (same weights, a 0.5 MB band) keeps sub-blocks
-  // outer: rows outer measured 1-4% slower on AVX2 there.
+  // band is large: rn_1x1_56 streams 1 MB of band per sub-block otherwise).
+  // (Until session 10 also when the weights nearly fit (<= 768 KiB) and the
+  // band did not fit in half of L2: rn_3x3_s2, AVX2 0.89 -> 0.91 of AVX3;
+  // its band is now sized to fit in L2 beside the weights, SmallmapRowBand,
+  // which gained more, and no row band is that large beside such weights.)
+  // rn_3x3_28 (590 KB of weights, a 0.43 MB band) keeps sub-blocks outer:
+  // rows outer measured 1-4% slower on AVX2 there.
   const int64_t weight_bytes = blocks * block_floats * static_cast<int64_t>(sizeof(float));
-  const int64_t tile_band_rows =
-      BandGeometry::InputRows(p, std::min(bg.out_rows, t.oh_end - t.oh_begin));
-  const int64_t band_row_floats = bg.kx_stride > 0 ? p.kernel_w * bg.row_stride : bg.row_stride;
-  const int64_t band_bytes =
-      in_place ? 0 : cig * tile_band_rows * band_row_floats * static_cast<int64_t>(sizeof(float));
-  const bool rows_outer =
-      weight_bytes <= 512 * 1024 || (weight_bytes <= 768 * 1024 && band_bytes > 512 * 1024);
+  const bool rows_outer = weight_bytes <= 512 * 1024;
 
   for (int64_t g = t.g_begin; g < t.g_end; ++g) {
     // Output rows [oy_lo, oy_hi) of channels [co0, co0 + sub_width).
@@ -880,7 +898,7 @@ void SmallmapPack(const Conv2dParams& p, const float* oihw, float* packed) {
 }
 
 int64_t SmallmapScratch(const Conv2dParams& p) {
-  const int64_t rows = SmallmapInPlace(p) ? 0 : BandGeometry::Make(p).floats();
+  const int64_t rows = SmallmapInPlace(p) ? 0 : SmallmapRowBand(p).floats();
   int64_t floats = SmallmapFlatBandPossible(p) ? std::max(rows, BandGeometry::Flat(p).floats()) : rows;
   // Column tiles: the row band (`rows`: they need horizontal padding, so the
   // input is never read in place), then the column band.
