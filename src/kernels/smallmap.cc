@@ -138,9 +138,10 @@ inline bool SmallmapInPlace(const Conv2dParams& p) { return p.pad_w == 0 && p.st
 // (11-21 rounds, 50 ms, medians of the per-round ratio): AVX2 1.040 /
 // 1.043 / 1.041, 512 KiB bands 1.043; AVX3 1.009 / 1.003 (its 14-pixel
 // segments read the band half as often). Level (0.99-1.02, both targets) on
-// rn_3x3_28, rn_3x3_14, rn_3x3_56 and c100_5x5 at 256 KiB; d2l_5x5 (128
-// channels 256 wide: one output row per 256 KiB band, each input row copied
-// five times) lost 2% on AVX3, which the rule keeps at 1 MiB.
+// rn_3x3_28, rn_3x3_14, rn_3x3_56 and c100_5x5 at 256 KiB; a d2l_5x5-like
+// map (128 channels, 256 wide, 32 rows: one output row per 256 KiB band,
+// each input row copied five times) lost 2% on AVX3 (0.981), which the rule
+// keeps at 1 MiB (1.6 MB of weights).
 inline BandGeometry SmallmapRowBand(const Conv2dParams& p) {
   // (In double: also asked of huge layers, before any size is checked.)
   const double group_weight_floats = double(RoundUp(p.out_channels_per_group(), kSmallmapBlock)) *
