@@ -90,6 +90,7 @@
 #include "kernel.h"
 #include "kernels/generic_band.h"
 #include "kernels/split_pairs-inl.h"
+#include "kernels/weight_pack.h"
 
 #ifndef CONVGEN_SRC_KERNELS_SMALLMAP_CC_ONCE_
 #define CONVGEN_SRC_KERNELS_SMALLMAP_CC_ONCE_
@@ -128,6 +129,11 @@ enum class SmallmapTiling { kRows, kFlatInPlace, kFlatBand };
 
 inline bool SmallmapInPlace(const Conv2dParams& p) { return p.pad_w == 0 && p.stride_w == 1; }
 
+// One group's packed weights (all its blocks of kSmallmapBlock channels).
+inline int64_t SmallmapGroupWeightFloats(const Conv2dParams& p) {
+  return BlockedWeightFloats(p, kSmallmapBlock) / p.groups;
+}
+
 // The row band: where a group's packed weights fit in L2 (kBandTargetFloats,
 // 1 MiB) the band takes only the rest of it, so that the band's rows and
 // the weights every segment re-reads stay in L2 together; larger weights
@@ -143,14 +149,10 @@ inline bool SmallmapInPlace(const Conv2dParams& p) { return p.pad_w == 0 && p.st
 // each input row copied five times) lost 2% on AVX3 (0.981), which the rule
 // keeps at 1 MiB (1.6 MB of weights).
 inline BandGeometry SmallmapRowBand(const Conv2dParams& p) {
-  // (In double: also asked of huge layers, before any size is checked.)
-  const double group_weight_floats = double(RoundUp(p.out_channels_per_group(), kSmallmapBlock)) *
-                                     double(p.in_channels_per_group()) * double(p.kernel_h) *
-                                     double(p.kernel_w);
+  const int64_t group_weight_floats = SmallmapGroupWeightFloats(p);
   const int64_t target =
-      group_weight_floats < double(kBandTargetFloats)
-          ? std::max(kBandTargetFloats - static_cast<int64_t>(group_weight_floats),
-                     kBandTargetFloats / 4)
+      group_weight_floats < kBandTargetFloats
+          ? std::max(kBandTargetFloats - group_weight_floats, kBandTargetFloats / 4)
           : kBandTargetFloats;
   return BandGeometry::Make(p, target);
 }
@@ -877,7 +879,6 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include "dispatch.h"
 #include "kernels/generic_estimate.h"
-#include "kernels/weight_pack.h"
 #include "targets.h"
 
 namespace convgen {
