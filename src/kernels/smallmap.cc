@@ -464,37 +464,68 @@ HWY_INLINE void SmallmapSegmentBody(const SmallmapSegmentArgs& a) {
       off[kx] = walk.offset();
       walk.Next();
     }
-    for (int64_t c = 0; c < a.cig; ++c) {
-      for (int64_t ky = 0; ky < a.nky; ++ky) {
-        const float* row = a.band + c * a.band_chan + ky * a.band_row;
-        const float* row2 = kRows > 1 ? row + a.band_pair : row;
-        const float* HWY_RESTRICT wk = a.w + c * a.w_chan + ky * a.w_row;
-        if constexpr (!kLeft && !kRight) {
-          HWY_UNROLL(16)
-          for (size_t kx = 0; kx < KW; ++kx) {
-            V wv[VV];
-            HWY_UNROLL(4)
-            for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kTapStride + v * N);
-            SmallmapTap<P2, VV, kRows, 0, 0, (kRows == 2), kRegVV>(d, acc, wv, wk + kx * kTapStride,
-                                                                   row, row2, off[kx]);
-          }
-        } else {
-          static_assert(KW == 3, "edge skipping assumes a 3-wide kernel, padding 1");
-          ForEachKernelColumn<KW>([&](auto column) {
-            constexpr size_t kx = decltype(column)::value;
-            constexpr size_t lo = (kLeft && kx == 0) ? 1 : 0;
-            constexpr size_t hi = (kRight && kx == 2) ? 1 : 0;
-            V wv[VV];
-            HWY_UNROLL(4)
-            for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kSmallmapBlock + v * N);
-            // The edge tiles need the barrier too (AVX3 14-pixel tile with
-            // both edges, without it: 69 instructions per 40 FMAs, 15 vmovq,
-            // 5 stack accesses; rn_3x3_14 AVX3 115 -> 97 GFLOP/s).
-            SmallmapTap<P2, VV, kRows, lo, hi, true, kRegVV>(d, acc, wv, wk + kx * kSmallmapBlock,
-                                                             row, row2, off[kx]);
-          });
+    // Channel and kernel-row loops: the 3x3 edge, column and two-row tiles
+    // (the tiles of rn_3x3_7 on both targets) step their band and weight
+    // pointers (kPointerLoops); the others recompute them from `a` per
+    // channel (a.band + c * a.band_chan ...). Stepping takes GPRs: in the
+    // 5x5 / 7x7 tiles and AVX3's plain 14-pixel 3x3 tile GCC then spilled
+    // them (AVX3 14 x 1 7x7: 0 -> 58 stack accesses in the tap loops;
+    // rn_3x3_s2 on AVX3 12% slower), while in the tiles named here the tap
+    // loops stay free of stack accesses (the column tiles keep 1-2 loads of
+    // a loop bound per kernel row). Measured, one plan alternating the two
+    // loop forms (15 rounds, 50 ms slices, medians of old / new): rn_3x3_7
+    // AVX2 0.950 / 0.959, AVX3 0.975 / 0.971; rn_3x3_14 AVX2 1.017 / 1.012 /
+    // 1.008, AVX3 0.987 / 0.989 / 1.001; rn_3x3_28 0.992 / 0.999, rn_3x3_56
+    // 0.987 / 1.002 (AVX2 / AVX3). Without the column tiles rn_3x3_7 AVX2
+    // was level (1.002): its gain is in the column tiles. The folded 7-pixel
+    // row tile called alone (rows 0 and 6 of rn_3x3_7, library symbol,
+    // in-situ strides) ran at 58-75% of peak with the recomputed pointers
+    // (a hand-written loop of the same instructions: 85-90%).
+    constexpr bool kPointerLoops = KW == 3 && (kLeft || kRight || kColumn || kRows == 2);
+    // The taps of one kernel row (band row `row`, weights `wk`).
+    const auto kernel_row = [&](const float* row, const float* HWY_RESTRICT wk)
+                                __attribute__((always_inline)) {
+      const float* row2 = kRows > 1 ? row + a.band_pair : row;
+      if constexpr (!kLeft && !kRight) {
+        HWY_UNROLL(16)
+        for (size_t kx = 0; kx < KW; ++kx) {
+          V wv[VV];
+          HWY_UNROLL(4)
+          for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kTapStride + v * N);
+          SmallmapTap<P2, VV, kRows, 0, 0, (kRows == 2), kRegVV>(d, acc, wv, wk + kx * kTapStride,
+                                                                 row, row2, off[kx]);
         }
+      } else {
+        static_assert(KW == 3, "edge skipping assumes a 3-wide kernel, padding 1");
+        ForEachKernelColumn<KW>([&](auto column) {
+          constexpr size_t kx = decltype(column)::value;
+          constexpr size_t lo = (kLeft && kx == 0) ? 1 : 0;
+          constexpr size_t hi = (kRight && kx == 2) ? 1 : 0;
+          V wv[VV];
+          HWY_UNROLL(4)
+          for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kSmallmapBlock + v * N);
+          // The edge tiles need the barrier too (AVX3 14-pixel tile with
+          // both edges, without it: 69 instructions per 40 FMAs, 15 vmovq,
+          // 5 stack accesses; rn_3x3_14 AVX3 115 -> 97 GFLOP/s).
+          SmallmapTap<P2, VV, kRows, lo, hi, true, kRegVV>(
+              d, acc, wv, wk + kx * kSmallmapBlock, row, row2, off[kx]);
+        });
       }
+    };
+    if constexpr (kPointerLoops) {
+      const int64_t cig = a.cig, nky = a.nky, band_chan = a.band_chan, band_row = a.band_row;
+      const int64_t w_chan = a.w_chan, w_row = a.w_row;
+      const float* band_c = a.band;
+      const float* w_c = a.w;
+      for (int64_t c = 0; c < cig; ++c, band_c += band_chan, w_c += w_chan) {
+        const float* row = band_c;
+        const float* wk = w_c;
+        for (int64_t ky = 0; ky < nky; ++ky, row += band_row, wk += w_row) kernel_row(row, wk);
+      }
+    } else {
+      for (int64_t c = 0; c < a.cig; ++c)
+        for (int64_t ky = 0; ky < a.nky; ++ky)
+          kernel_row(a.band + c * a.band_chan + ky * a.band_row, a.w + c * a.w_chan + ky * a.w_row);
     }
   }
   for (int64_t c = 0; KW == 0 && !pointwise && c < a.cig; ++c) {
