@@ -83,7 +83,7 @@ HWY_NOINLINE void GenericStrip(D d, const KernelContext& ctx, const BandGeometry
   const Conv2dParams& p = ctx.params;
   const int64_t kw = p.kernel_w, nky = a.nky, cig = bg.cig;
   const int64_t w_chan = p.kernel_h * kw * kGenericR, w_row = kw * kGenericR;
-  const int64_t band_row = p.dilation_h * bg.row_stride, band_chan = bg.chan_stride;
+  const int64_t band_row = p.dilation_h * bg.row_step, band_chan = bg.chan_stride;
   const TapColumnSteps steps(bg, p.dilation_w);
   V acc[kGenericR];
   HWY_UNROLL(8)
@@ -154,7 +154,7 @@ void GenericTile(const KernelContext& ctx, const Tile& t, const float* input,
           ValidKernelRows(p, oy, &ky0, &ky1);
           a.nky = ky1 - ky0;
           const int64_t band_row0 = oy * p.stride_h - p.pad_h + ky0 * p.dilation_h - iy_begin;
-          a.band = scratch + band_row0 * bg.row_stride;
+          a.band = scratch + band_row0 * bg.row_step;
           a.w = w_block + ky0 * p.kernel_w * kGenericR;
           for (int64_t r = 0; r < kGenericR; ++r) a.out[r] = out_chan[r] + oy * ow;
           int64_t ox = 0;

@@ -7,7 +7,8 @@
 // Layout, for the `cig` input channels of one group:
 //   band[c][row][phase][j],  row = iy - iy_begin (real input rows only: the
 //   vertical padding is *skipped* by clipping the kernel-row range per output
-//   row, not stored), phase in [0, stride_w), j in [0, row_len).
+//   row, not stored), phase in [0, stride_w), j in [0, row_len);
+//   or, in row planes (MakeRowPlanes), band[row][c][phase][j].
 //   band[c][row][phase][j] = x[c][iy][j * stride_w + phase - pad_w], or 0
 //   outside the image.
 // Output column ox, kernel column kx reads padded column ox*s + kx*d, i.e.
@@ -49,11 +50,15 @@ struct BandGeometry {
   int64_t row_stride = 0;  // phases * row_len
   int64_t out_rows = 1;    // output rows per band
   int64_t max_rows = 0;    // input rows of the largest band
-  int64_t chan_stride = 0; // max_rows * row_stride
+  int64_t chan_stride = 0; // max_rows * row_stride (+ padding); row planes: row_stride
   int64_t cig = 0;         // input channels per group
   int64_t kx_stride = 0;   // flat layout (Flat): floats between kernel columns; 0 otherwise
+  // Floats between consecutive input rows of one channel: row_stride, or in
+  // the row-plane layout (MakeRowPlanes) a whole plane of cig channel rows.
+  int64_t row_step = 0;
+  bool row_planes = false;
 
-  int64_t floats() const { return cig * chan_stride; }
+  int64_t floats() const { return row_planes ? max_rows * row_step : cig * chan_stride; }
 
   // Floats per phase row: the output row rounded up to whole vectors, plus
   // the columns the kernel reaches beyond it (per phase).
@@ -87,6 +92,18 @@ struct BandGeometry {
     // them all onto the same L1 sets (rn_3x3_56: 56 rows x 64 floats, the
     // generic kernel ran at 40 GFLOP/s, conflict misses; 16 floats more fixed it).
     g.chan_stride = RoundUp(g.max_rows * g.row_stride, 32) + 16;
+    g.row_step = g.row_stride;
+    return g;
+  }
+  // The same band (rows, phases, out_rows) laid out band[row][c][phase][j]:
+  // one plane per input row holding that row of every channel, so a kernel
+  // row's taps over the channels walk one contiguous plane.
+  static BandGeometry MakeRowPlanes(const Conv2dParams& p,
+                                    int64_t target_floats = kBandTargetFloats) {
+    BandGeometry g = Make(p, target_floats);
+    g.row_planes = true;
+    g.chan_stride = g.row_stride;
+    g.row_step = g.cig * g.chan_stride;
     return g;
   }
 };
@@ -126,6 +143,7 @@ inline BandGeometry BandGeometry::InPlace(const Conv2dParams& p) {
   g.max_rows = p.in_height;
   g.chan_stride = p.in_height * p.in_width;
   g.cig = p.in_channels_per_group();
+  g.row_step = g.row_stride;
   return g;
 }
 
@@ -173,6 +191,7 @@ inline BandGeometry BandGeometry::Flat(const Conv2dParams& p) {
   g.kx_stride = g.max_rows * ow;
   // Odd number of 64-byte lines between channels, as in Make.
   g.chan_stride = RoundUp(p.kernel_w * g.kx_stride, 32) + 16;
+  g.row_step = g.row_stride;
   return g;
 }
 
@@ -234,7 +253,7 @@ inline void BuildBand(const Conv2dParams& p, const BandGeometry& g, const float*
     float* dst_chan = band + c * g.chan_stride;
     for (int64_t iy = iy_begin; iy < iy_end; ++iy) {
       const float* src = src_plane + iy * iw;
-      float* dst_row = dst_chan + (iy - iy_begin) * g.row_stride;
+      float* dst_row = dst_chan + (iy - iy_begin) * g.row_step;
       // Phase row `phase` holds x[j*s + phase - pw] for j in [j_lo, j_hi)
       // (inside the image), zeros elsewhere; x0 = its first input column.
       int64_t j_lo[2] = {0, 0}, count[2] = {0, 0}, x0[2] = {0, 0};

@@ -148,13 +148,28 @@ inline int64_t SmallmapGroupWeightFloats(const Conv2dParams& p) {
 // map (128 channels, 256 wide, 32 rows: one output row per 256 KiB band,
 // each input row copied five times) lost 2% on AVX3 (0.981), which the rule
 // keeps at 1 MiB (1.6 MB of weights).
+// Layout: rows of at least kRowPlaneMinFloats floats (two cache lines: maps
+// 17 or more outputs wide) go in row planes (BandGeometry::MakeRowPlanes), so
+// that a kernel row's taps over the channels read one contiguous plane
+// instead of a few lines every max_rows * row_stride floats (rn_3x3_s2: 232 B
+// of every 3 KB). Measured, one plan alternating the layouts (15 rounds,
+// 50 ms slices, medians of row planes / channel-major): AVX2 rn_3x3_s2 1.047
+// / 1.050, rn_3x3_28 1.038 / 1.022, rn_3x3_56 1.013, c100_5x5 1.008,
+// d2l_5x5 0.987; AVX3 0.998-1.006 on all five. Narrower rows keep the
+// channel-major band, whose channels are then only 0.6-1.2 KB apart:
+// row planes measured rn_3x3_7 0.926 (AVX2) and 0.931 (AVX3), rn_3x3_14
+// 0.958 and 1.008. The AVX2 6 x 2 segment of rn_3x3_s2 called alone with
+// in-situ strides: 90-92% of peak with channels 3 KB apart, 97-98% with row
+// planes.
+constexpr int64_t kRowPlaneMinFloats = 32;
 inline BandGeometry SmallmapRowBand(const Conv2dParams& p) {
   const int64_t group_weight_floats = SmallmapGroupWeightFloats(p);
   const int64_t target =
       group_weight_floats < kBandTargetFloats
           ? std::max(kBandTargetFloats - group_weight_floats, kBandTargetFloats / 4)
           : kBandTargetFloats;
-  return BandGeometry::Make(p, target);
+  const BandGeometry g = BandGeometry::Make(p, target);
+  return g.row_stride >= kRowPlaneMinFloats ? BandGeometry::MakeRowPlanes(p, target) : g;
 }
 
 // Whether some target may use kFlatBand on this layer (scratch sizing).
@@ -484,7 +499,7 @@ HWY_INLINE void SmallmapSegmentBody(const SmallmapSegmentArgs& a) {
     constexpr bool kPointerLoops = KW == 3 && (kLeft || kRight || kColumn || kRows == 2);
     // The taps of one kernel row (band row `row`, weights `wk`).
     const auto kernel_row = [&](const float* row, const float* HWY_RESTRICT wk)
-                                __attribute__((always_inline)) {
+        __attribute__((always_inline)) {
       const float* row2 = kRows > 1 ? row + a.band_pair : row;
       if constexpr (!kLeft && !kRight) {
         HWY_UNROLL(16)
@@ -507,8 +522,8 @@ HWY_INLINE void SmallmapSegmentBody(const SmallmapSegmentArgs& a) {
           // The edge tiles need the barrier too (AVX3 14-pixel tile with
           // both edges, without it: 69 instructions per 40 FMAs, 15 vmovq,
           // 5 stack accesses; rn_3x3_14 AVX3 115 -> 97 GFLOP/s).
-          SmallmapTap<P2, VV, kRows, lo, hi, true, kRegVV>(
-              d, acc, wv, wk + kx * kSmallmapBlock, row, row2, off[kx]);
+          SmallmapTap<P2, VV, kRows, lo, hi, true, kRegVV>(d, acc, wv, wk + kx * kSmallmapBlock,
+                                                           row, row2, off[kx]);
         });
       }
     };
@@ -730,7 +745,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
   a.cig = cig;
   a.kw = p.kernel_w;
   a.band_chan = bg.chan_stride;
-  a.band_row = p.dilation_h * bg.row_stride;
+  a.band_row = p.dilation_h * bg.row_step;
   a.w_chan = p.kernel_h * p.kernel_w * kSmallmapBlock;
   a.w_row = p.kernel_w * kSmallmapBlock;
   a.steps = &steps;
@@ -741,7 +756,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
   int64_t out_chan[kSmallmapBlock];
   a.bias = bias;
   a.out = out;
-  a.band_pair = p.stride_h * bg.row_stride;
+  a.band_pair = p.stride_h * bg.row_step;
   a.out_pair = ow;
 
   // Loop order. Sub-blocks outer: a sub-block's weights are read from L3 once
@@ -831,7 +846,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
           const int64_t base = pixels / n, wide = pixels % n;
           for (int64_t s = 0, x0 = 0; s < n; ++s) {
             const int64_t width = base + (s < wide ? 1 : 0);
-            a.band = band + band_row0 * bg.row_stride + x0;
+            a.band = band + band_row0 * bg.row_step + x0;
             for (int64_t ch = 0; ch < a.channels; ++ch)
               out[ch] = output + out_chan[ch] + oy * ow + x0;
             fn_of(x0, width)(a);
