@@ -148,20 +148,22 @@ inline int64_t SmallmapGroupWeightFloats(const Conv2dParams& p) {
 // map (128 channels, 256 wide, 32 rows: one output row per 256 KiB band,
 // each input row copied five times) lost 2% on AVX3 (0.981), which the rule
 // keeps at 1 MiB (1.6 MB of weights).
-// Layout: rows of at least kRowPlaneMinFloats floats (two cache lines: maps
-// 17 or more outputs wide) go in row planes (BandGeometry::MakeRowPlanes), so
-// that a kernel row's taps over the channels read one contiguous plane
-// instead of a few lines every max_rows * row_stride floats (rn_3x3_s2: 232 B
-// of every 3 KB). Measured, one plan alternating the layouts (15 rounds,
-// 50 ms slices, medians of row planes / channel-major): AVX2 rn_3x3_s2 1.047
-// / 1.050, rn_3x3_28 1.038 / 1.022, rn_3x3_56 1.013, c100_5x5 1.008,
-// d2l_5x5 0.987; AVX3 0.998-1.006 on all five. Narrower rows keep the
-// channel-major band, whose channels are then only 0.6-1.2 KB apart:
-// row planes measured rn_3x3_7 0.926 (AVX2) and 0.931 (AVX3), rn_3x3_14
-// 0.958 and 1.008. The AVX2 6 x 2 segment of rn_3x3_s2 called alone with
-// in-situ strides: 90-92% of peak with channels 3 KB apart, 97-98% with row
-// planes.
+// Layout: for kernels of at most 3 rows, band rows of at least
+// kRowPlaneMinFloats floats (two cache lines: maps 17 or more outputs wide)
+// go in row planes (BandGeometry::MakeRowPlanes), so that a kernel row's taps
+// over the channels read one dense plane instead of a few lines every
+// max_rows * row_stride floats (rn_3x3_s2: 232 B of every 3 KB). Measured,
+// one plan alternating the layouts (11-15 rounds, 50 ms slices, medians of
+// row planes / channel-major): AVX2 rn_3x3_s2 1.047 / 1.050 / 1.053,
+// rn_3x3_28 1.038 / 1.022, rn_3x3_56 1.013 / 1.034; AVX3 0.994-1.006 on
+// the three. The AVX2 6 x 2 segment of rn_3x3_s2 called alone with in-situ
+// strides: 90-92% of peak with channels 3 KB apart, 97-98% in row planes.
+// Kept channel-major: narrower rows, whose channels are only 0.6-1.2 KB
+// apart (planes: rn_3x3_7 0.926 AVX2 / 0.931 AVX3, rn_3x3_14 AVX2 0.958),
+// and 5x5 kernels, which read five planes (c100_5x5 1.008 then 0.980 AVX2,
+// 0.988 AVX3; d2l_5x5 0.987, then 0.943 / 0.948 AVX2, 0.988 AVX3).
 constexpr int64_t kRowPlaneMinFloats = 32;
+constexpr int64_t kRowPlaneMaxKernelRows = 3;
 inline BandGeometry SmallmapRowBand(const Conv2dParams& p) {
   const int64_t group_weight_floats = SmallmapGroupWeightFloats(p);
   const int64_t target =
@@ -169,7 +171,9 @@ inline BandGeometry SmallmapRowBand(const Conv2dParams& p) {
           ? std::max(kBandTargetFloats - group_weight_floats, kBandTargetFloats / 4)
           : kBandTargetFloats;
   const BandGeometry g = BandGeometry::Make(p, target);
-  return g.row_stride >= kRowPlaneMinFloats ? BandGeometry::MakeRowPlanes(p, target) : g;
+  return p.kernel_h <= kRowPlaneMaxKernelRows && g.row_stride >= kRowPlaneMinFloats
+             ? BandGeometry::MakeRowPlanes(p, target)
+             : g;
 }
 
 // Whether some target may use kFlatBand on this layer (scratch sizing).
