@@ -2,7 +2,8 @@
 """Turns `convgen bench --json` records into the markdown tables of
 docs/performance.md, and checks the issues' ratio bars.
 
-  python3 tools/perf_report.py RESULTS.json... [--update docs/performance.md]
+  python3 tools/perf_report.py RESULTS.json... [--targets TARGETS.json...]
+                               [--update docs/performance.md]
   python3 tools/perf_report.py --self-test
 
 Several files may hold the same layers and thread count: they are repeated
@@ -12,6 +13,11 @@ ratio the median of the per-run ratios (convgen and the peer timed in the
 same run, seconds apart), so that a minute in which the shared host slows
 one run moves neither. The k-th file with a given thread count belongs to
 run k: scaling (2 threads ÷ 1 thread) pairs the two halves of one run.
+
+--targets: files of `convgen bench --target AVX3,AVX2` runs (one file a run):
+per layer the median over the runs of AVX2 GFLOP/s ÷ AVX3 GFLOP/s (both
+timed in the same run, one after the other), against issue 4's bar (AVX2
+within 10% of AVX3).
 
 Without --update the tables go to stdout; with it, the text between the
 markers `<!-- perf-tables:begin -->` and `<!-- perf-tables:end -->` is
@@ -51,6 +57,8 @@ SCALING_BARS = {"d2l_5x5": 1.85, "c100_5x5": 1.85, "rn_3x3_56": 1.85, "rn_1x1_56
                 "mb_pw_112": 1.85, "dw_3x3_112": 1.85, "rn_3x3_7": 1.5, "mb_pw_14": 1.5}
 PEERS = ["onednn", "onednn_nchw", "xnnpack"]
 PEER_TITLES = {"onednn": "oneDNN", "onednn_nchw": "oneDNN NCHW", "xnnpack": "XNNPACK"}
+# Issue 4: the AVX2 target within 10% of AVX3.
+TARGET_BAR = 0.90
 BEGIN, END = "<!-- perf-tables:begin -->", "<!-- perf-tables:end -->"
 
 
@@ -189,6 +197,36 @@ def scaling_table(runs):
             + "\n".join(lines) + "\n")
 
 
+def target_table(files):
+    """Issue 4: AVX2 ÷ AVX3 per layer, per run and the median over the runs."""
+    per_layer, order = {}, []
+    for records in files:
+        by = {}
+        for r in records:
+            if "peer" not in r and r["threads"] == 1:
+                by.setdefault(r["layer"], {})[r["target"]] = r["gflops"]
+        for layer, g in by.items():
+            if "AVX3" in g and "AVX2" in g:
+                if layer not in per_layer:
+                    order.append(layer)
+                per_layer.setdefault(layer, []).append((g["AVX3"], g["AVX2"]))
+    if not order:
+        return ""
+    lines = ["| layer | AVX3 GFLOP/s | AVX2 GFLOP/s | AVX2 ÷ AVX3 (per run) | bar |",
+             "|---|---|---|---|---|"]
+    for layer in order:
+        pairs = per_layer[layer]
+        ratios = [avx2 / avx3 for avx3, avx2 in pairs]
+        r = median(ratios)
+        lines.append("| %s | %.1f | %.1f | %.2f (%s) | ≥%.2f: %s |" % (
+            layer, median([a for a, _ in pairs]), median([b for _, b in pairs]), r,
+            " ".join("%.2f" % x for x in ratios), TARGET_BAR,
+            "ok" if r >= TARGET_BAR else "**short**"))
+    return ("\nTargets (issue 4): `convgen bench --target AVX3,AVX2`, 1 thread, %d run(s); the "
+            "ratio is the median over the runs of AVX2 ÷ AVX3 in the same run.\n\n"
+            % len(files) + "\n".join(lines) + "\n")
+
+
 def self_test():
     """Checks the aggregation on made-up runs (ctest: perf_report_selftest)."""
     def rec(layer, threads, gflops, peer=None):
@@ -224,6 +262,13 @@ def self_test():
     # A layer short of its scaling bar is flagged.
     slow = [[rec("d2l_5x5", 1, 100.0)], [rec("d2l_5x5", 2, 150.0)]]
     assert "≥1.85: **short**" in scaling_table(Runs(slow))
+    # Target comparison: the median of the per-run ratios (0.95, 0.60, 0.92).
+    tgt = [[rec("rn_3x3_7", 1, 100.0), dict(rec("rn_3x3_7", 1, 95.0), target="AVX2")],
+           [rec("rn_3x3_7", 1, 100.0), dict(rec("rn_3x3_7", 1, 60.0), target="AVX2")],
+           [rec("rn_3x3_7", 1, 100.0), dict(rec("rn_3x3_7", 1, 92.0), target="AVX2")]]
+    row = [line for line in target_table(tgt).splitlines() if line.startswith("| rn_3x3_7 |")][0]
+    assert "| 0.92 (0.95 0.60 0.92) | ≥0.90: ok |" in row, row
+    assert "**short**" in target_table(tgt[1:2])
     print("perf_report.py self-test: ok")
     return 0
 
@@ -233,10 +278,11 @@ def main(argv):
         return self_test()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("json", nargs="+")
+    ap.add_argument("--targets", nargs="+", default=[])
     ap.add_argument("--update")
     args = ap.parse_args(argv)
     runs = Runs([load(path) for path in args.json])
-    text = main_table(runs) + scaling_table(runs)
+    text = main_table(runs) + scaling_table(runs) + target_table([load(p) for p in args.targets])
     if not args.update:
         sys.stdout.write(text)
         return 0

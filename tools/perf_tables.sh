@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Regenerates the tables of docs/performance.md on this machine: the public
-# suite with peers, 1 thread (pinned to one core) then 2 threads, RUNS times
+# suite with peers, 1 thread (pinned to one core) then 2 threads, and issue
+# 4's eight k×k layers (bench/suite_kxk.txt) on AVX3 then AVX2, RUNS times
 # (default 3), 7 repetitions each (medians), then tools/perf_report.py, which
 # reports per layer the median over the runs of each figure and of each
 # per-run ratio (the host is shared: a slow minute then moves one run of
-# three, not the table). About 2 minutes per run.
+# three, not the table). About 3 minutes per run.
 #   tools/perf_tables.sh            # uses build/ (BUILD_DIR to change)
 #   RUNS=1 tools/perf_tables.sh     # one run
 set -euo pipefail
@@ -15,6 +16,7 @@ reps=${REPS:-7}
 runs=${RUNS:-3}
 last=$(( $(nproc) - 1 ))
 files=()
+targets=()
 for run in $(seq 1 "$runs"); do
   echo "run $run of $runs" >&2
   taskset -c "$last" "$build/convgen" bench --suite bench/suite.txt --peers --threads 1 \
@@ -25,6 +27,9 @@ for run in $(seq 1 "$runs"); do
       --reps "$reps" --json "$build/perf-2t-$run.json"
     files+=("$build/perf-2t-$run.json")
   fi
+  taskset -c "$last" "$build/convgen" bench --suite bench/suite_kxk.txt --target AVX3,AVX2 \
+    --threads 1 --reps "$reps" --json "$build/perf-targets-$run.json"
+  targets+=("$build/perf-targets-$run.json")
 done
-python3 tools/perf_report.py "${files[@]}" --update docs/performance.md
+python3 tools/perf_report.py "${files[@]}" --targets "${targets[@]}" --update docs/performance.md
 echo "docs/performance.md updated" >&2
