@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -17,6 +18,7 @@
 #include "kernel.h"
 #include "peak.h"
 #include "targets.h"
+#include "timing.h"
 
 namespace {
 
@@ -433,4 +435,20 @@ TEST_CASE("peak measurement covers every supported target", "[bench_runner][peak
   CHECK(two.copy_gbs > 0);
   // An unsupported or uncompiled target measures nothing.
   CHECK(convgen::tools::MeasureFmaPeakGflops(0, 1, 0.001, nullptr) == 0);
+}
+
+TEST_CASE("variants compared in one run take their repetitions in turns", "[bench_runner]") {
+  // bench --target AVX3,AVX2: repetition r of every target, then r + 1, so a
+  // slow minute of the shared host lands on both (timing.h).
+  std::string order;
+  const std::vector<std::function<void()>> fns = {[&] { order += 'a'; }, [&] { order += 'b'; }};
+  const convgen::tools::TimingSpec spec{3, 0.0};
+  const std::vector<convgen::tools::Timing> t = convgen::tools::TimeCallsInterleaved(fns, spec);
+  CHECK(order == "ab" "ababab");  // one warm-up each, then three turns
+  REQUIRE(t.size() == 2);
+  for (const auto& ti : t) {
+    CHECK(ti.rep_ms.size() == 3);
+    CHECK(ti.min_ms <= ti.median_ms);
+    CHECK(ti.median_ms <= ti.max_ms);
+  }
 }

@@ -4,7 +4,8 @@
 // One untimed warm-up call, then `reps` repetitions; each repetition runs the
 // function back to back until at least `min_time_s` has elapsed and records the
 // mean time per call. The figure reported is the median repetition; the spread
-// is (max - min) / median.
+// is (max - min) / median. Variants compared in one run (several targets)
+// take their repetitions in turns (TimeCallsInterleaved).
 #ifndef CONVGEN_TOOLS_TIMING_H_
 #define CONVGEN_TOOLS_TIMING_H_
 
@@ -28,28 +29,53 @@ struct Timing {
   double spread() const { return median_ms > 0 ? (max_ms - min_ms) / median_ms : 0; }
 };
 
-inline Timing TimeCalls(const std::function<void()>& fn, const TimingSpec& spec) {
+// One repetition: fn back to back for at least min_time_s; mean ms per call.
+inline double TimeOneRepetition(const std::function<void()>& fn, double min_time_s) {
   using Clock = std::chrono::steady_clock;
+  int64_t calls = 0;
+  const auto start = Clock::now();
+  double elapsed = 0;
+  do {
+    fn();
+    ++calls;
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (elapsed < min_time_s);
+  return elapsed * 1e3 / static_cast<double>(calls);
+}
+
+// Median, min and max of t->rep_ms.
+inline void Summarise(Timing* t) {
+  std::vector<double> sorted = t->rep_ms;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t n = sorted.size();
+  t->median_ms = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  t->min_ms = sorted.front();
+  t->max_ms = sorted.back();
+}
+
+inline Timing TimeCalls(const std::function<void()>& fn, const TimingSpec& spec) {
   fn();  // warm-up: first-touch pages, caches, lazily created pools
   Timing t;
   const int reps = std::max(1, spec.reps);
-  for (int r = 0; r < reps; ++r) {
-    int64_t calls = 0;
-    const auto start = Clock::now();
-    double elapsed = 0;
-    do {
-      fn();
-      ++calls;
-      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    } while (elapsed < spec.min_time_s);
-    t.rep_ms.push_back(elapsed * 1e3 / static_cast<double>(calls));
-  }
-  std::vector<double> sorted = t.rep_ms;
-  std::sort(sorted.begin(), sorted.end());
-  const size_t n = sorted.size();
-  t.median_ms = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
-  t.min_ms = sorted.front();
-  t.max_ms = sorted.back();
+  for (int r = 0; r < reps; ++r) t.rep_ms.push_back(TimeOneRepetition(fn, spec.min_time_s));
+  Summarise(&t);
+  return t;
+}
+
+// Several variants of one computation (bench --target AVX3,AVX2), timed in
+// turns: repetition r of every variant, then repetition r + 1, so that a
+// minute in which the shared host slows this core hits all of them alike
+// instead of the one whose repetitions it happened to cover. Each variant's
+// figures are taken as in TimeCalls.
+inline std::vector<Timing> TimeCallsInterleaved(const std::vector<std::function<void()>>& fns,
+                                                const TimingSpec& spec) {
+  for (const auto& fn : fns) fn();  // warm-up
+  std::vector<Timing> t(fns.size());
+  const int reps = std::max(1, spec.reps);
+  for (int r = 0; r < reps; ++r)
+    for (size_t i = 0; i < fns.size(); ++i)
+      t[i].rep_ms.push_back(TimeOneRepetition(fns[i], spec.min_time_s));
+  for (Timing& ti : t) Summarise(&ti);
   return t;
 }
 
