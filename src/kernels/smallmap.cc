@@ -53,8 +53,9 @@
 //
 // Input: the rows a band of output rows reads are copied into scratch,
 // zero-padded and de-interleaved by the stride (generic_band.h), so pixel p
-// of a segment is at +p whatever the stride; without horizontal padding and
-// stride the input is read in place (no copy: rn_1x1_56 went from 62 to 106).
+// of a segment is at +p whatever the stride (3x3 bands of wide rows in row
+// planes, see SmallmapRowBand); without horizontal padding and stride the
+// input is read in place (no copy: rn_1x1_56 went from 62 to 106).
 // Kernel rows in the vertical padding are skipped per output row. Taps in
 // the horizontal padding are skipped by the row tiles of 3x3 layers (stride
 // and dilation 1) at the row's first and last output (kLeft / kRight), and
@@ -498,8 +499,9 @@ HWY_INLINE void SmallmapSegmentBody(const SmallmapSegmentArgs& a) {
     // 0.987 / 1.002 (AVX2 / AVX3). Without the column tiles rn_3x3_7 AVX2
     // was level (1.002): its gain is in the column tiles. The folded 7-pixel
     // row tile called alone (rows 0 and 6 of rn_3x3_7, library symbol,
-    // in-situ strides) ran at 58-75% of peak with the recomputed pointers
-    // (a hand-written loop of the same instructions: 85-90%).
+    // in-situ strides, one block of weights in L2) ran at 74-81% of peak
+    // with the recomputed pointers, 85% with stepped ones, as a hand-written
+    // loop of the same instructions (85-90%).
     constexpr bool kPointerLoops = KW == 3 && (kLeft || kRight || kColumn || kRows == 2);
     // The taps of one kernel row (band row `row`, weights `wk`).
     const auto kernel_row = [&](const float* row, const float* HWY_RESTRICT wk)
