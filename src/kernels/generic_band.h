@@ -8,7 +8,7 @@
 //   band[c][row][phase][j],  row = iy - iy_begin (real input rows only: the
 //   vertical padding is *skipped* by clipping the kernel-row range per output
 //   row, not stored), phase in [0, stride_w), j in [0, row_len);
-//   or, in row planes (MakeRowPlanes), band[row][c][phase][j].
+//   or, in row planes (InRowPlanes), band[row][c][phase][j].
 //   band[c][row][phase][j] = x[c][iy][j * stride_w + phase - pad_w], or 0
 //   outside the image.
 // Output column ox, kernel column kx reads padded column ox*s + kx*d, i.e.
@@ -54,7 +54,7 @@ struct BandGeometry {
   int64_t cig = 0;         // input channels per group
   int64_t kx_stride = 0;   // flat layout (Flat): floats between kernel columns; 0 otherwise
   // Floats between consecutive input rows of one channel: row_stride, or in
-  // the row-plane layout (MakeRowPlanes) a whole plane of cig channel rows.
+  // the row-plane layout (InRowPlanes) a whole plane of cig channel rows.
   int64_t row_step = 0;
   bool row_planes = false;
 
@@ -95,12 +95,11 @@ struct BandGeometry {
     g.row_step = g.row_stride;
     return g;
   }
-  // The same band (rows, phases, out_rows) laid out band[row][c][phase][j]:
-  // one plane per input row holding that row of every channel, so a kernel
-  // row's taps over the channels walk one contiguous plane.
-  static BandGeometry MakeRowPlanes(const Conv2dParams& p,
-                                    int64_t target_floats = kBandTargetFloats) {
-    BandGeometry g = Make(p, target_floats);
+  // This band (rows, phases, out_rows) laid out band[row][c][phase][j]: one
+  // plane per input row holding that row of every channel, so a kernel row's
+  // taps over the channels walk one contiguous plane.
+  BandGeometry InRowPlanes() const {
+    BandGeometry g = *this;
     g.row_planes = true;
     g.chan_stride = g.row_stride;
     g.row_step = g.cig * g.chan_stride;

@@ -151,7 +151,7 @@ inline int64_t SmallmapGroupWeightFloats(const Conv2dParams& p) {
 // keeps at 1 MiB (1.6 MB of weights).
 // Layout: for kernels of at most 3 rows, band rows of at least
 // kRowPlaneMinFloats floats (two cache lines: maps 17 or more outputs wide)
-// go in row planes (BandGeometry::MakeRowPlanes), so that a kernel row's taps
+// go in row planes (BandGeometry::InRowPlanes), so that a kernel row's taps
 // over the channels read one dense plane instead of a few lines every
 // max_rows * row_stride floats (rn_3x3_s2: 232 B of every 3 KB). Measured,
 // one plan alternating the layouts (11-15 rounds, 50 ms slices, medians of
@@ -173,7 +173,7 @@ inline BandGeometry SmallmapRowBand(const Conv2dParams& p) {
           : kBandTargetFloats;
   const BandGeometry g = BandGeometry::Make(p, target);
   return p.kernel_h <= kRowPlaneMaxKernelRows && g.row_stride >= kRowPlaneMinFloats
-             ? BandGeometry::MakeRowPlanes(p, target)
+             ? g.InRowPlanes()
              : g;
 }
 
