@@ -4,6 +4,7 @@ docs/performance.md, and checks the issues' ratio bars.
 
   python3 tools/perf_report.py RESULTS.json... [--targets TARGETS.json...]
                                [--update docs/performance.md]
+  python3 tools/perf_report.py --kxk-suite bench/suite.txt
   python3 tools/perf_report.py --self-test
 
 Several files may hold the same layers and thread count: they are repeated
@@ -16,8 +17,10 @@ run k: scaling (2 threads ÷ 1 thread) pairs the two halves of one run.
 
 --targets: files of `convgen bench --target AVX3,AVX2` runs (one file a run):
 per layer the median over the runs of AVX2 GFLOP/s ÷ AVX3 GFLOP/s (both
-timed in the same run, one after the other), against issue 4's bar (AVX2
-within 10% of AVX3).
+timed in the same run, their repetitions in turns), against issue 4's bar
+(AVX2 within 10% of AVX3).
+--kxk-suite SUITE: prints the issue-4 layers' lines of SUITE (ISSUE4_LAYERS,
+the one list of them), the layers of that comparison.
 
 Without --update the tables go to stdout; with it, the text between the
 markers `<!-- perf-tables:begin -->` and `<!-- perf-tables:end -->` is
@@ -27,6 +30,7 @@ replaced. Standard library only.
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 
@@ -269,13 +273,32 @@ def self_test():
     row = [line for line in target_table(tgt).splitlines() if line.startswith("| rn_3x3_7 |")][0]
     assert "| 0.92 (0.95 0.60 0.92) | ≥0.90: ok |" in row, row
     assert "**short**" in target_table(tgt[1:2])
+    # The k x k suite comes from the public suite: all eight issue-4 layers, in order.
+    suite = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "suite.txt")
+    names = [line.rstrip().rsplit('n"', 1)[1][:-1] for line in kxk_suite(suite)]
+    assert names == ISSUE4_LAYERS, names
     print("perf_report.py self-test: ok")
     return 0
+
+
+def kxk_suite(path):
+    """The lines of a suite file that describe the issue-4 layers, in its order."""
+    with open(path, encoding="utf-8") as f:
+        return [line for line in f
+                if any(line.rstrip().endswith('n"%s"' % name) for name in ISSUE4_LAYERS)]
 
 
 def main(argv):
     if argv == ["--self-test"]:
         return self_test()
+    if len(argv) == 2 and argv[0] == "--kxk-suite":
+        lines = kxk_suite(argv[1])
+        if len(lines) != len(ISSUE4_LAYERS):
+            print("perf_report.py: %s holds %d of the %d issue-4 layers"
+                  % (argv[1], len(lines), len(ISSUE4_LAYERS)), file=sys.stderr)
+            return 2
+        sys.stdout.write("".join(lines))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("json", nargs="+")
     ap.add_argument("--targets", nargs="+", default=[])

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the tables of docs/performance.md on this machine: the public
 # suite with peers, 1 thread (pinned to one core) then 2 threads, and issue
-# 4's eight k×k layers (bench/suite_kxk.txt) on AVX3 then AVX2, RUNS times
+# 4's eight k×k layers (taken from bench/suite.txt by perf_report.py
+# --kxk-suite) on AVX3 and AVX2, their repetitions in turns, RUNS times
 # (default 3), 7 repetitions each (medians), then tools/perf_report.py, which
 # reports per layer the median over the runs of each figure and of each
 # per-run ratio (the host is shared: a slow minute then moves one run of
@@ -15,6 +16,7 @@ build=${BUILD_DIR:-build}
 reps=${REPS:-7}
 runs=${RUNS:-3}
 last=$(( $(nproc) - 1 ))
+python3 tools/perf_report.py --kxk-suite bench/suite.txt > "$build/suite_kxk.txt"
 files=()
 targets=()
 for run in $(seq 1 "$runs"); do
@@ -27,7 +29,7 @@ for run in $(seq 1 "$runs"); do
       --reps "$reps" --json "$build/perf-2t-$run.json"
     files+=("$build/perf-2t-$run.json")
   fi
-  taskset -c "$last" "$build/convgen" bench --suite bench/suite_kxk.txt --target AVX3,AVX2 \
+  taskset -c "$last" "$build/convgen" bench --suite "$build/suite_kxk.txt" --target AVX3,AVX2 \
     --threads 1 --reps "$reps" --json "$build/perf-targets-$run.json"
   targets+=("$build/perf-targets-$run.json")
 done

@@ -214,9 +214,7 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
         const Status run = plans[i]->Run(input.data(), output.data());
         if (!run.ok() && failures[i].ok()) failures[i] = run;
       });
-    const std::vector<Timing> timings = calls.size() == 1
-                                            ? std::vector<Timing>{TimeCalls(calls[0], options.timing)}
-                                            : TimeCallsInterleaved(calls, options.timing);
+    const std::vector<Timing> timings = TimeCallsInterleaved(calls, options.timing);
     for (size_t i = 0; i < plans.size(); ++i) {
       BenchRecord& r = out[row_of[i]];
       const Timing& t = timings[i];

@@ -53,23 +53,13 @@ inline void Summarise(Timing* t) {
   t->max_ms = sorted.back();
 }
 
-inline Timing TimeCalls(const std::function<void()>& fn, const TimingSpec& spec) {
-  fn();  // warm-up: first-touch pages, caches, lazily created pools
-  Timing t;
-  const int reps = std::max(1, spec.reps);
-  for (int r = 0; r < reps; ++r) t.rep_ms.push_back(TimeOneRepetition(fn, spec.min_time_s));
-  Summarise(&t);
-  return t;
-}
-
 // Several variants of one computation (bench --target AVX3,AVX2), timed in
 // turns: repetition r of every variant, then repetition r + 1, so that a
 // minute in which the shared host slows this core hits all of them alike
-// instead of the one whose repetitions it happened to cover. Each variant's
-// figures are taken as in TimeCalls.
+// instead of the one whose repetitions it happened to cover.
 inline std::vector<Timing> TimeCallsInterleaved(const std::vector<std::function<void()>>& fns,
                                                 const TimingSpec& spec) {
-  for (const auto& fn : fns) fn();  // warm-up
+  for (const auto& fn : fns) fn();  // warm-up: first-touch pages, caches, lazily created pools
   std::vector<Timing> t(fns.size());
   const int reps = std::max(1, spec.reps);
   for (int r = 0; r < reps; ++r)
@@ -77,6 +67,10 @@ inline std::vector<Timing> TimeCallsInterleaved(const std::vector<std::function<
       t[i].rep_ms.push_back(TimeOneRepetition(fns[i], spec.min_time_s));
   for (Timing& ti : t) Summarise(&ti);
   return t;
+}
+
+inline Timing TimeCalls(const std::function<void()>& fn, const TimingSpec& spec) {
+  return TimeCallsInterleaved({fn}, spec).front();
 }
 
 }  // namespace tools
