@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -374,9 +375,11 @@ TEST_CASE("JSON peer records add the peer key, once per layer", "[bench_runner]"
   CHECK(Keys(objects[0]) == kRecordKeys);
   CHECK(Keys(objects[1]) == kRecordKeys);
   std::set<std::string> peer_keys = kRecordKeys;
-  peer_keys.insert("peer");
+  peer_keys.insert({"peer", "ours_target", "ours_gflops"});
   CHECK(Keys(objects[2]) == peer_keys);
   CHECK(objects[2].values.at("peer") == "xnnpack");
+  CHECK(objects[2].values.at("ours_target").empty());  // not timed in turns here
+  CHECK(std::stod(objects[2].values.at("ours_gflops")) == 0);
   CHECK(objects[2].values.at("kernel") == "xnn \"f32\" igemm");
   CHECK(std::stod(objects[2].values.at("gflops")) == 7.3);
   CHECK(std::stoi(objects[2].values.at("reps")) == 2);
@@ -386,6 +389,14 @@ TEST_CASE("JSON peer records add the peer key, once per layer", "[bench_runner]"
   CHECK(table.find("not built") != std::string::npos);
   CHECK(table.find("×xnnpack") != std::string::npos);
   CHECK(table.find("1.37") != std::string::npos);  // 10 / 7.3
+  // Ours timed in turns with the peer: the ratio on that target's row uses
+  // that figure; another target's row keeps its own.
+  r.peers[0].ours_target = "AVX2";
+  r.peers[0].ours_gflops = 8.76;
+  second_target.peers = r.peers;
+  CHECK(convgen::tools::OursOver(r, r.peers[0]) == Approx(1.2));  // 8.76 / 7.3
+  CHECK(convgen::tools::OursOver(second_target, r.peers[0]) == Approx(10 / 7.3));
+  CHECK(convgen::tools::FormatBenchTable({r}).find("1.20") != std::string::npos);
 }
 
 TEST_CASE("peers agree with convgen on a tiny layer", "[bench_runner]") {
@@ -404,6 +415,12 @@ TEST_CASE("peers agree with convgen on a tiny layer", "[bench_runner]") {
     CHECK(p.gflops > 0);
   }
   CHECK_FALSE(convgen::tools::AnyPeerMismatch(records));
+  // Each available peer was timed in turns with our plan.
+  for (const convgen::tools::PeerRecord& p : records[0].peers) {
+    if (!p.available) continue;
+    CHECK(p.ours_target == records[0].target);
+    CHECK(p.ours_gflops > 0);
+  }
 }
 
 TEST_CASE("peak measurement covers every supported target", "[bench_runner][peak]") {
@@ -451,4 +468,36 @@ TEST_CASE("variants compared in one run take their repetitions in turns", "[benc
     CHECK(ti.min_ms <= ti.median_ms);
     CHECK(ti.median_ms <= ti.max_ms);
   }
+}
+
+TEST_CASE("a partner is timed in turns with the measured call", "[bench_runner]") {
+  // bench times our plan in turns with each peer (TimingSpec::partner).
+  std::string order;
+  convgen::tools::Timing partner;
+  convgen::tools::TimingSpec spec{2, 0.0};
+  spec.partner = [&] { order += 'o'; };
+  spec.partner_timing = &partner;
+  const convgen::tools::Timing t = convgen::tools::TimeCalls([&] { order += 'p'; }, spec);
+  CHECK(order == "op" "opop");  // one warm-up each, then two turns
+  CHECK(t.rep_ms.size() == 2);
+  CHECK(partner.rep_ms.size() == 2);
+}
+
+TEST_CASE("variants in turns settle between repetitions", "[bench_runner]") {
+  // Several threads: each repetition that follows another variant's waits
+  // settle_s first (idle workers of the other library stop spinning).
+  using Clock = std::chrono::steady_clock;
+  std::vector<Clock::time_point> calls;
+  const auto record = [&] { calls.push_back(Clock::now()); };
+  convgen::tools::TimingSpec spec{2, 0.0};
+  spec.settle_s = 0.02;
+  convgen::tools::TimeCallsInterleaved({record, record}, spec);
+  REQUIRE(calls.size() == 6);  // warm-ups and repetitions of one call each
+  for (size_t i = 1; i < calls.size(); ++i)
+    CHECK(std::chrono::duration<double>(calls[i] - calls[i - 1]).count() >= 0.02);
+  // One variant alone never waits.
+  calls.clear();
+  convgen::tools::TimeCallsInterleaved({record}, spec);
+  REQUIRE(calls.size() == 3);
+  CHECK(std::chrono::duration<double>(calls[2] - calls[0]).count() < 0.02);
 }

@@ -11,8 +11,8 @@ Several files may hold the same layers and thread count: they are repeated
 runs (tools/perf_tables.sh runs the suite RUNS times, 1 thread then 2
 threads each time). Every figure is then the median over the runs, and every
 ratio the median of the per-run ratios (convgen and the peer timed in the
-same run, seconds apart), so that a minute in which the shared host slows
-one run moves neither. The k-th file with a given thread count belongs to
+same run, their repetitions in turns: the peer record's ours_gflops), so
+that a minute in which the shared host slows one run moves neither. The k-th file with a given thread count belongs to
 run k: scaling (2 threads ÷ 1 thread) pairs the two halves of one run.
 
 --targets: files of `convgen bench --target AVX3,AVX2` runs (one file a run):
@@ -99,10 +99,16 @@ class Runs:
         self.runs = max(runs_of.values()) if runs_of else 0
 
     def ratios(self, key, run):
-        """Peer -> ours ÷ peer in one run."""
+        """Peer -> ours ÷ peer in one run: ours timed in turns with that peer
+        (the peer record's ours_gflops) where bench recorded it, else the
+        layer's own figure."""
         r = self.ours[key][run]
         p = self.peers.get(key, {}).get(run, {})
-        return {n: r["gflops"] / p[n]["gflops"] for n in PEERS
+
+        def ours(peer):
+            paired = peer.get("ours_gflops") or 0
+            return paired if paired > 0 and peer.get("ours_target") == r.get("target") else r["gflops"]
+        return {n: ours(p[n]) / p[n]["gflops"] for n in PEERS
                 if n in p and p[n].get("gflops", 0) > 0}
 
     def median_ratios(self, key):
@@ -157,11 +163,12 @@ def main_table(runs):
     if runs.runs > 1:
         out += ("Medians over %d runs: GFLOP/s, ms and %% peak are the median run's; a ratio is "
                 "the median over the runs of convgen's GFLOP/s ÷ the peer's on the same layer in "
-                "the same run (the peer's median GFLOP/s in brackets); \"runs\" is the range of "
+                "the same run, the two timed in turns (the peer's median GFLOP/s in brackets); "
+                "\"runs\" is the range of "
                 "convgen's GFLOP/s over the runs.\n" % runs.runs)
     else:
-        out += ("Ratios are convgen GFLOP/s ÷ the peer's on the same layer in the same run; the "
-                "peer's own GFLOP/s in brackets.\n")
+        out += ("Ratios are convgen GFLOP/s ÷ the peer's on the same layer in the same run, the "
+                "two timed in turns; the peer's own GFLOP/s in brackets.\n")
     for threads, ratios in sorted(geo.items()):
         if len(ratios) == len(ISSUE4_LAYERS):
             g = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
@@ -260,9 +267,14 @@ def self_test():
     assert "| 2.00 (2.00 3.30 1.86) | ≥1.50: ok | 0.91 → 0.95 |" in row, row
     main = main_table(runs)
     assert "| 60–102 |" in main and "Medians over 3 runs" in main, main
+    # A peer record holding ours timed in turns with it: the ratio uses that
+    # figure (90 / 100), not the layer's own (100).
+    paired = dict(rec("rn_3x3_7", 1, 100.0, "onednn"), ours_target="AVX3", ours_gflops=90.0)
+    r = Runs([[rec("rn_3x3_7", 1, 100.0), paired]]).median_ratios(("rn_3x3_7", 1))
+    assert abs(r["onednn"] - 0.9) < 1e-12, r
     # One run: the old single-run wording, no range.
     single = main_table(Runs(files[:2]))
-    assert "| — |" in single and "in the same run; the peer's own" in single, single
+    assert "| — |" in single and "in the same run, the two timed in turns; the peer's own" in single, single
     # A layer short of its scaling bar is flagged.
     slow = [[rec("d2l_5x5", 1, 100.0)], [rec("d2l_5x5", 2, 150.0)]]
     assert "≥1.85: **short**" in scaling_table(Runs(slow))

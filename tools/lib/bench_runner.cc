@@ -22,6 +22,10 @@ namespace convgen {
 namespace tools {
 namespace {
 
+// Settling time between variants timed in turns on several threads (see
+// TimingSpec::settle_s and docs/performance.md).
+constexpr double kMultiThreadSettleS = 0.05;
+
 std::string ToUpper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
@@ -158,6 +162,11 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
   const std::vector<std::string> peer_names =
       options.peers ? peers::CompiledPeers() : std::vector<std::string>();
 
+  // Variants timed in turns (targets; convgen and each peer) settle between
+  // repetitions when they run on several threads (TimingSpec::settle_s).
+  TimingSpec timing = options.timing;
+  if (options.threads > 1)
+    timing.settle_s = kMultiThreadSettleS;
   std::vector<BenchRecord> out;
   for (size_t li = 0; li < layers.size(); ++li) {
     const LayerDesc& layer = layers[li];
@@ -214,7 +223,7 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
         const Status run = plans[i]->Run(input.data(), output.data());
         if (!run.ok() && failures[i].ok()) failures[i] = run;
       });
-    const std::vector<Timing> timings = TimeCallsInterleaved(calls, options.timing);
+    const std::vector<Timing> timings = TimeCallsInterleaved(calls, timing);
     for (size_t i = 0; i < plans.size(); ++i) {
       BenchRecord& r = out[row_of[i]];
       const Timing& t = timings[i];
@@ -248,7 +257,15 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
       problem.clamp_min = -INFINITY;
       problem.clamp_max = INFINITY;
       problem.threads = options.threads;
-      peers::PeerResult result = peers::RunPeer(peer, problem, options.timing);
+      // Our first target's plan is timed in turns with the peer: the ratio
+      // to the peer is taken over the same seconds (PeerRecord::ours).
+      TimingSpec peer_timing = timing;
+      Timing ours;
+      if (!calls.empty() && failures[0].ok()) {
+        peer_timing.partner = calls[0];
+        peer_timing.partner_timing = &ours;
+      }
+      peers::PeerResult result = peers::RunPeer(peer, problem, peer_timing);
       PeerRecord pr;
       pr.peer = result.peer.empty() ? peer : result.peer;
       pr.available = result.available;
@@ -257,6 +274,10 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
       pr.timing = result.timing;
       if (pr.available) {
         pr.gflops = pr.timing.median_ms > 0 ? p.flops() / (pr.timing.median_ms * 1e6) : 0;
+        if (!ours.rep_ms.empty() && failures[0].ok() && ours.median_ms > 0) {
+          pr.ours_target = out[row_of[0]].target;
+          pr.ours_gflops = p.flops() / (ours.median_ms * 1e6);
+        }
         pr.pct_peak = peak > 0 ? 100.0 * pr.gflops / peak : 0;
         if (!our_output.empty()) {
           pr.max_rel_err = MaxRelativeError(result.output, our_output);
@@ -296,6 +317,11 @@ bool AnyPeerMismatch(const std::vector<BenchRecord>& records) {
 }
 
 // ---- output -----------------------------------------------------------------------
+
+double OursOver(const BenchRecord& r, const PeerRecord& peer) {
+  const bool paired = peer.ours_gflops > 0 && peer.ours_target == r.target;
+  return (paired ? peer.ours_gflops : r.gflops) / peer.gflops;
+}
 
 std::string FormatBenchTable(const std::vector<BenchRecord>& records) {
   // Peer columns: the union of peers over all rows, in first-seen order.
@@ -338,8 +364,7 @@ std::string FormatBenchTable(const std::vector<BenchRecord>& records) {
         row.push_back("-");
       } else {
         row.push_back(Format("%.1f", it->gflops));
-        row.push_back(!r.skipped && it->gflops > 0 ? Format("%.2f", r.gflops / it->gflops)
-                                                   : "-");
+        row.push_back(!r.skipped && it->gflops > 0 ? Format("%.2f", OursOver(r, *it)) : "-");
       }
     }
     rows.push_back(std::move(row));
@@ -427,7 +452,9 @@ std::string BenchRecordsToJson(const std::vector<BenchRecord>& records) {
               {"pct_peak", JsonNumber(p.pct_peak)},
               {"reps", std::to_string(p.timing.rep_ms.size())},
               {"spread", JsonNumber(p.timing.spread())},
-              {"peer", JsonString(p.peer)}});
+              {"peer", JsonString(p.peer)},
+              {"ours_target", JsonString(p.ours_target)},
+              {"ours_gflops", JsonNumber(p.ours_gflops)}});
     }
   }
   return json + (first ? "]\n" : "\n]\n");

@@ -67,6 +67,11 @@ struct PeerRecord {
   std::string impl;        // what the peer says ran
   Timing timing;
   double gflops = 0, pct_peak = 0;
+  // Our plan on target `ours_target` (the layer's first), timed in turns with
+  // this peer (TimingSpec::partner): the ratio to the peer is ours_gflops /
+  // gflops, both taken over the same seconds. 0 / empty: not timed.
+  std::string ours_target;
+  double ours_gflops = 0;
   double max_rel_err = 0;  // max |peer - ours| / max |ours|
   bool mismatch = false;   // max_rel_err > tolerance (or non-finite)
 };
@@ -100,17 +105,23 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
 bool AnyPeerMismatch(const std::vector<BenchRecord>& records);
 
 // ---- output -----------------------------------------------------------------
+// Ours ÷ the peer on row r: the plan's figure timed in turns with the peer
+// (peer.ours_gflops) on the row of its target, else the row's own GF/s.
+double OursOver(const BenchRecord& r, const PeerRecord& peer);
+
 // A fixed-width text table, one row per record; with peers, columns
-// "<peer> GF/s" and "×<peer>" (ours / peer) per peer; an unavailable peer
+// "<peer> GF/s" and "×<peer>" (OursOver) per peer; an unavailable peer
 // shows its why_not, a mismatching one MISMATCH in capitals.
 std::string FormatBenchTable(const std::vector<BenchRecord>& records);
 
 // A JSON array: one object per non-skipped record with exactly the keys
 //   layer, desc, kernel, target, threads, time_ms, gflops, pct_peak, reps, spread
 // then, per available peer of a layer (once per layer), one object with the
-// same keys plus "peer": kernel = the peer's impl string, target = "n/a"
-// (a peer does not run on a convgen Highway target), pct_peak relative to
-// our measured peak. Non-finite numbers are written as null.
+// same keys plus "peer", "ours_target" and "ours_gflops": kernel = the
+// peer's impl string, target = "n/a" (a peer does not run on a convgen
+// Highway target), pct_peak relative to our measured peak, ours_gflops our
+// plan on ours_target timed in turns with the peer (0 and "" if it was not).
+// Non-finite numbers are written as null.
 std::string BenchRecordsToJson(const std::vector<BenchRecord>& records);
 
 // ---- small helpers shared with the CLI ---------------------------------------

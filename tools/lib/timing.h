@@ -4,8 +4,8 @@
 // One untimed warm-up call, then `reps` repetitions; each repetition runs the
 // function back to back until at least `min_time_s` has elapsed and records the
 // mean time per call. The figure reported is the median repetition; the spread
-// is (max - min) / median. Variants compared in one run (several targets)
-// take their repetitions in turns (TimeCallsInterleaved).
+// is (max - min) / median. Variants compared in one run (several targets;
+// convgen and a peer) take their repetitions in turns (TimeCallsInterleaved).
 #ifndef CONVGEN_TOOLS_TIMING_H_
 #define CONVGEN_TOOLS_TIMING_H_
 
@@ -13,20 +13,34 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <thread>
 #include <vector>
 
 namespace convgen {
 namespace tools {
 
-struct TimingSpec {
-  int reps = 5;
-  double min_time_s = 0.1;
-};
-
 struct Timing {
   std::vector<double> rep_ms;  // mean ms per call, one per repetition
   double median_ms = 0, min_ms = 0, max_ms = 0;
   double spread() const { return median_ms > 0 ? (max_ms - min_ms) / median_ms : 0; }
+};
+
+struct TimingSpec {
+  int reps = 5;
+  double min_time_s = 0.1;
+  // Seconds of sleep before each repetition that follows another variant's
+  // (0 = none). With several threads, a library's idle workers spin for a
+  // while after its last call (pthreadpool's, OpenMP's) and take the cores
+  // of the next variant's repetition: `convgen bench --threads 2 --target
+  // AVX3,AVX2` (two plans, two pools, in turns) measured rn_3x3_28 on AVX3 at
+  // 160 GFLOP/s against 219 alone.
+  double settle_s = 0;
+  // Optional partner: TimeCalls(fn, spec) then times `partner` and fn in
+  // turns (TimeCallsInterleaved({partner, fn})) and writes the partner's
+  // timing to *partner_timing. bench times convgen in turns with each peer,
+  // so that their ratio is taken over the same seconds of the shared host.
+  std::function<void()> partner;
+  Timing* partner_timing = nullptr;
 };
 
 // One repetition: fn back to back for at least min_time_s; mean ms per call.
@@ -57,20 +71,33 @@ inline void Summarise(Timing* t) {
 // turns: repetition r of every variant, then repetition r + 1, so that a
 // minute in which the shared host slows this core hits all of them alike
 // instead of the one whose repetitions it happened to cover.
+// (spec.partner is ignored here.)
 inline std::vector<Timing> TimeCallsInterleaved(const std::vector<std::function<void()>>& fns,
                                                 const TimingSpec& spec) {
-  for (const auto& fn : fns) fn();  // warm-up: first-touch pages, caches, lazily created pools
+  const bool settle = fns.size() > 1 && spec.settle_s > 0;
+  const auto settle_down = [&] {
+    if (settle) std::this_thread::sleep_for(std::chrono::duration<double>(spec.settle_s));
+  };
+  for (const auto& fn : fns) {  // warm-up: first-touch pages, caches, lazily created pools
+    settle_down();
+    fn();
+  }
   std::vector<Timing> t(fns.size());
   const int reps = std::max(1, spec.reps);
   for (int r = 0; r < reps; ++r)
-    for (size_t i = 0; i < fns.size(); ++i)
+    for (size_t i = 0; i < fns.size(); ++i) {
+      settle_down();
       t[i].rep_ms.push_back(TimeOneRepetition(fns[i], spec.min_time_s));
+    }
   for (Timing& ti : t) Summarise(&ti);
   return t;
 }
 
 inline Timing TimeCalls(const std::function<void()>& fn, const TimingSpec& spec) {
-  return TimeCallsInterleaved({fn}, spec).front();
+  if (!spec.partner) return TimeCallsInterleaved({fn}, spec).front();
+  const std::vector<Timing> t = TimeCallsInterleaved({spec.partner, fn}, spec);
+  if (spec.partner_timing) *spec.partner_timing = t[0];
+  return t[1];
 }
 
 }  // namespace tools
