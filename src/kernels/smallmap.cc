@@ -691,15 +691,20 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
   for (size_t i = 0; i < 3; ++i)
     if (p.kernel_w == static_cast<int64_t>(kUnrolledKW[i])) kw_table = i + 1;
   const int64_t ow = ctx.out_w, plane = ctx.out_h * ctx.out_w;
-  // Column tiles for the interior rows [oy_a, oy_b) when this tile has them
-  // all and one band covers it (SmallmapColumnsPossible); the other rows as
-  // row tiles.
+  // Column tiles for the interior rows [oy_a, oy_b) (those of this tile)
+  // where one band covers the whole map (SmallmapColumnsPossible); the other
+  // rows as row tiles. A function of the layer alone, not of the tile: a
+  // column tile adds a pixel's taps kernel column by kernel column, a row
+  // tile kernel row by kernel row, so a pixel must take the same kind of tile
+  // whatever the threads' tiling. (Until session 12 only a tile holding all
+  // interior rows took column tiles; AVX2 results then differed in the last
+  // bits between 1 thread and tilings that cut rows, e.g.
+  // mb1ic24ih6oc32oh6kh3ph1 on 3 threads: tests/test_threads.cc.)
   const ColumnBand cb(p);
   const int64_t oy_a = cb.oy_a, oy_b = cb.oy_b;
   const BandGeometry row_band = SmallmapRowBand(p);
-  const bool columns = kColumnTiles && SmallmapColumnsPossible(p) &&
-                       t.oh_begin <= oy_a && t.oh_end >= oy_b &&
-                       row_band.out_rows >= t.oh_end - t.oh_begin;
+  const bool columns =
+      kColumnTiles && SmallmapColumnsPossible(p) && row_band.out_rows >= p.out_height();
   const SmallmapTiling tiling =
       columns ? SmallmapTiling::kRows
               : ChooseSmallmapTiling(p, kWideMaxP, kNarrowRows, kNarrowMaxP2, kFlatBand);
@@ -810,24 +815,25 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
       for (int64_t ch = 0; ch < a.channels; ++ch)
         out_chan[ch] = (t.n * p.out_channels + OutputChannel(ctx, g * cog + co0 + ch)) * plane;
       for (int64_t oy = oy_lo; oy < oy_hi;) {
-        if (columns && oy == oy_a && oy_hi >= oy_b) {
-          // The interior rows, one output column at a time; kernel columns
-          // in the horizontal padding skipped.
+        if (columns && oy >= oy_a && oy < oy_b) {
+          // The interior rows from oy on, one output column at a time;
+          // kernel columns in the horizontal padding skipped.
           SmallmapSegmentArgs ca = a;
           ca.band_chan = cb.chan_stride;
           ca.band_row = cb.len;
           ca.w_row = kSmallmapBlock;
           ca.steps = &column_steps;
           ca.out_pair = ow;
-          // The interior rows cut into segments of nearly equal height.
-          const int64_t rows = oy_b - oy_a, n = CeilDiv(rows, kColumnMaxRows);
+          // Those rows cut into segments of nearly equal height.
+          const int64_t end = std::min(oy_b, oy_hi);
+          const int64_t rows = end - oy, n = CeilDiv(rows, kColumnMaxRows);
           const int64_t base = rows / n, taller = rows % n;
           for (int64_t ox = 0; ox < ow; ++ox) {
             const int64_t kx0 = std::max<int64_t>(0, p.pad_w - ox);
             const int64_t kx1 = std::min<int64_t>(p.kernel_w, p.in_width + p.pad_w - ox);
             ca.nky = std::max<int64_t>(0, kx1 - kx0);
             ca.w = w_sub + kx0 * kSmallmapBlock;
-            for (int64_t s = 0, r0 = 0; s < n; ++s) {
+            for (int64_t s = 0, r0 = oy - oy_a; s < n; ++s) {
               const int64_t height = base + (s < taller ? 1 : 0);
               ca.band = column_band + (ox + kx0) * cb.len + r0;
               for (int64_t ch = 0; ch < a.channels; ++ch)
@@ -836,7 +842,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
               r0 += height;
             }
           }
-          oy = oy_b;
+          oy = end;
           continue;
         }
         int64_t ky0, ky1;
