@@ -6,7 +6,8 @@
 # (default 3), 7 repetitions each (medians), then tools/perf_report.py, which
 # reports per layer the median over the runs of each figure and of each
 # per-run ratio (the host is shared: a slow minute then moves one run of
-# three, not the table). About 3 minutes per run.
+# three, not the table). About 4 minutes per run (peers timed in turns with
+# convgen since session 12).
 #   tools/perf_tables.sh            # uses build/ (BUILD_DIR to change)
 #   RUNS=1 tools/perf_tables.sh     # one run
 set -euo pipefail
