@@ -97,7 +97,8 @@ void RegisterBench(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--json", args->json, "Also write the records to this JSON file");
   cmd->add_flag("--peers", args->peers,
-                "Also time oneDNN / XNNPACK on the same layers and check their outputs");
+                "Also time oneDNN / XNNPACK on the same layers, in turns with convgen "
+                "(the ×peer ratios), and check their outputs");
   cmd->callback([args] { RunBenchCommand(*args); });
 }
 
