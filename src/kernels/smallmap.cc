@@ -909,7 +909,10 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
         } else {
           BuildBand(p, bg, input, t.n, g * cig, iy_begin, iy_end, scratch,
                     &convgen::HWY_NAMESPACE::SplitPairs);
-          if (columns) BuildColumnBand(p, cb, input, t.n, g * cig, column_band);
+          // Only a tile with interior rows reads the column band (a tiling
+          // that cuts rows may leave a tile none).
+          if (columns && t.oh_begin < oy_b && t.oh_end > oy_a)
+            BuildColumnBand(p, cb, input, t.n, g * cig, column_band);
         }
       }
       // Sub-blocks of sub_width channels (t.co_begin is a multiple of the
