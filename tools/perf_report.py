@@ -12,8 +12,9 @@ runs (tools/perf_tables.sh runs the suite RUNS times, 1 thread then 2
 threads each time). Every figure is then the median over the runs, and every
 ratio the median of the per-run ratios (convgen and the peer timed in the
 same run, their repetitions in turns: the peer record's ours_gflops), so
-that a minute in which the shared host slows one run moves neither. The k-th file with a given thread count belongs to
-run k: scaling (2 threads ÷ 1 thread) pairs the two halves of one run.
+that a minute in which the shared host slows one run moves neither. The
+k-th file with a given thread count belongs to run k: scaling (2 threads ÷
+1 thread) pairs the two halves of one run.
 
 --targets: files of `convgen bench --target AVX3,AVX2` runs (one file a run):
 per layer the median over the runs of AVX2 GFLOP/s ÷ AVX3 GFLOP/s (both
@@ -164,8 +165,7 @@ def main_table(runs):
         out += ("Medians over %d runs: GFLOP/s, ms and %% peak are the median run's; a ratio is "
                 "the median over the runs of convgen's GFLOP/s ÷ the peer's on the same layer in "
                 "the same run, the two timed in turns (the peer's median GFLOP/s in brackets); "
-                "\"runs\" is the range of "
-                "convgen's GFLOP/s over the runs.\n" % runs.runs)
+                "\"runs\" is the range of convgen's GFLOP/s over the runs.\n" % runs.runs)
     else:
         out += ("Ratios are convgen GFLOP/s ÷ the peer's on the same layer in the same run, the "
                 "two timed in turns; the peer's own GFLOP/s in brackets.\n")

@@ -258,7 +258,7 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
       problem.clamp_max = INFINITY;
       problem.threads = options.threads;
       // Our first target's plan is timed in turns with the peer: the ratio
-      // to the peer is taken over the same seconds (PeerRecord::ours).
+      // to the peer is taken over the same seconds (PeerRecord::ours_gflops).
       TimingSpec peer_timing = timing;
       Timing ours;
       if (!calls.empty() && failures[0].ok()) {
@@ -274,7 +274,8 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
       pr.timing = result.timing;
       if (pr.available) {
         pr.gflops = pr.timing.median_ms > 0 ? p.flops() / (pr.timing.median_ms * 1e6) : 0;
-        if (!ours.rep_ms.empty() && failures[0].ok() && ours.median_ms > 0) {
+        // (failures[0] again: our plan may have failed while timed with the peer.)
+        if (ours.median_ms > 0 && failures[0].ok()) {
           pr.ours_target = out[row_of[0]].target;
           pr.ours_gflops = p.flops() / (ours.median_ms * 1e6);
         }
