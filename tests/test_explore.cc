@@ -180,20 +180,22 @@ TEST_CASE("explore model lane cap and channel vectorised kernels match hand coun
   CHECK(m.tail == 2);
   CHECK(m.loads_per_fma == Approx(1.0 / 16));
   CHECK(m.acc_regs == 16);
-  // smallmap p14_c1v: 14 pixels x 1 vector of 16 channels; per tap 1 weight
-  // vector load + 14 broadcasts for 14 FMAs: 1/14 loads, 1 broadcast per
-  // FMA; 14 accumulators; 8 channels in a 16-lane vector: tail 8, waste 50%.
-  const auto* smallmap = convgen::internal::FindKernel("f32_conv2d_smallmap_p14_c1v");
+  // smallmap p14_c2v: 14 pixels x 2 vectors of 16 channels; per tap 2
+  // weight vector loads + 14 broadcasts for 28 FMAs: 1/14 loads, 1/2
+  // broadcast per FMA; 28 accumulators; 8 channels in a 32-channel tile:
+  // tail 8, waste 75% (the model's figure: the kernel's half tile runs them
+  // on one 16-lane vector).
+  const auto* smallmap = convgen::internal::FindKernel("f32_conv2d_smallmap_p14_c2v");
   REQUIRE(smallmap != nullptr);
   m = convgen::tools::ModelKernel(*smallmap, layer.params, avx3);
   CHECK(m.axis == "co");
-  CHECK(m.delta == 16);
+  CHECK(m.delta == 32);
   CHECK(m.extent == 8);
   CHECK(m.tail == 8);
-  CHECK(m.tail_waste_pct == Approx(50.0));
+  CHECK(m.tail_waste_pct == Approx(75.0));
   CHECK(m.loads_per_fma == Approx(1.0 / 14));
-  CHECK(m.bcasts_per_fma == Approx(1.0));
-  CHECK(m.acc_regs == 14);
+  CHECK(m.bcasts_per_fma == Approx(0.5));
+  CHECK(m.acc_regs == 28);
   // The reference has no register tile: every figure but FLOPs is n/a.
   m = convgen::tools::ModelKernel(*convgen::internal::FindKernel("reference"), layer.params, avx3);
   CHECK(m.axis.empty());

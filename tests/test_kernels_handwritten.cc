@@ -37,7 +37,7 @@ namespace {
 
 const char* const kHandwritten[] = {
     "f32_conv2d_generic_r8_w1v",
-    "f32_conv2d_smallmap_p14_c1v",
+    "f32_conv2d_smallmap_p14_c2v",
     "f32_conv2d_im2col_gemm_r6_w2v",
 };
 
@@ -176,12 +176,15 @@ void SweepWindows(const std::string& kernel, int stride_max, int dilation_max, i
 
 // Groups, batch, bias, clamp, channel shuffle, threads, and the widths and
 // channel counts around each family's blocking (1, below, equal, above and
-// multiples of the 4/8/16-lane vectors and of the 8/16-channel blocks).
+// multiples of the 4/8/16-lane vectors and of the 8/16/32-channel blocks;
+// smallmap's AVX3 tails: a last sub-block of <= 8 channels runs on the
+// quarter tile, <= 16 on the half tile, more on the full 32-channel tile:
+// 33, 40 / 48 / 56, 63 after one full block).
 void SweepEdges(const std::string& kernel) {
   unsigned seed = 1000;
   for (int64_t w : {1, 3, 4, 7, 8, 9, 14, 15, 16, 17, 31, 33, 56})
     CheckKernel(kernel, Make(5, 6, w, 7, 3, 3, 1, 1, 1, 1), Knobs(), seed++);
-  for (int64_t co : {1, 2, 5, 8, 15, 16, 17, 24, 33, 48})
+  for (int64_t co : {1, 2, 5, 8, 15, 16, 17, 24, 33, 40, 48, 56, 63})
     CheckKernel(kernel, Make(4, 7, 7, co, 3, 3, 1, 1, 1, 1), Knobs(), seed++);
   // Narrow 3x3 maps with 4-6 interior rows (smallmap's AVX2 column tiles):
   // batch 2 with a channel tail, 6 interior rows, one and three columns,
@@ -272,9 +275,9 @@ TEST_CASE("generic kernel every window stride dilation padding") {
 TEST_CASE("generic kernel edges groups epilogue") { SweepEdges("f32_conv2d_generic_r8_w1v"); }
 
 TEST_CASE("smallmap kernel every window stride dilation padding") {
-  SweepWindows("f32_conv2d_smallmap_p14_c1v", 3, 3, 3);
+  SweepWindows("f32_conv2d_smallmap_p14_c2v", 3, 3, 3);
 }
-TEST_CASE("smallmap kernel edges groups epilogue") { SweepEdges("f32_conv2d_smallmap_p14_c1v"); }
+TEST_CASE("smallmap kernel edges groups epilogue") { SweepEdges("f32_conv2d_smallmap_p14_c2v"); }
 
 TEST_CASE("im2col gemm kernel every window stride dilation padding") {
   SweepWindows("f32_conv2d_im2col_gemm_r6_w2v", 3, 3, 3);
@@ -297,7 +300,7 @@ TEST_CASE("smallmap kernel wins narrow maps and wide maps get a specialised kern
     REQUIRE(convgen::Plan::Create(p, w.data(), nullptr, o, &plan).ok());
     return plan->kernel_name();
   };
-  const std::string smallmap = "f32_conv2d_smallmap_p14_c1v";
+  const std::string smallmap = "f32_conv2d_smallmap_p14_c2v";
   CHECK(choose(Make(512, 7, 7, 512, 3, 3, 1, 1, 1, 1)) == smallmap);    // rn_3x3_7
   CHECK(choose(Make(256, 14, 14, 256, 3, 3, 1, 1, 1, 1)) == smallmap);  // rn_3x3_14
   for (const Conv2dParams& wide : {Make(64, 56, 56, 64, 3, 3, 1, 1, 1, 1),       // rn_3x3_56

@@ -208,7 +208,7 @@ TEST_CASE("a stride wider than the padded input row runs on a kernel without a b
       w(static_cast<size_t>(p.weight_elements()));
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 7) - 3;
   for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(i % 5) - 2;
-  for (const char* kernel : {"f32_conv2d_smallmap_p14_c1v", "f32_conv2d_generic_r8_w1v"}) {
+  for (const char* kernel : {"f32_conv2d_smallmap_p14_c2v", "f32_conv2d_generic_r8_w1v"}) {
     convgen::PlanOptions forced;
     forced.kernel = kernel;
     std::unique_ptr<convgen::Plan> plan;

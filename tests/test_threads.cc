@@ -221,7 +221,7 @@ TEST_CASE("smallmap narrow maps: same bits for any thread count") {
           CAPTURE(convgen::DebugString(p), convgen::internal::TargetName(target), threads,
                   use_external);
           convgen::PlanOptions o;
-          o.kernel = "f32_conv2d_smallmap_p14_c1v";
+          o.kernel = "f32_conv2d_smallmap_p14_c2v";
           o.target = convgen::internal::TargetName(target);
           o.threads = threads;
           std::unique_ptr<convgen::Plan> plan;

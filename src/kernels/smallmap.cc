@@ -1,20 +1,25 @@
-// Small-spatial-map kernel: f32_conv2d_smallmap_p14_c1v (implicit GEMM over
-// output channels; name = the AVX3 tile: up to 14 pixels x 1 vector of
-// channels).
+// Small-spatial-map kernel: f32_conv2d_smallmap_p14_c2v (implicit GEMM over
+// output channels; name = the AVX3 tile: up to 14 pixels x 2 vectors of
+// channels; until session 13 p14_c1v, 14 pixels x 1 vector).
 //
 // For maps like ResNet's 14x14 and 7x7, a vector along the output row wastes
 // lanes (7 of 16 on AVX-512, 7 of 8 with the direct kernels' 8-lane strips).
 // This family vectorises over OUTPUT CHANNELS instead: a register tile is P
 // output pixels x VV vectors of output channels. Per kernel tap (ci, ky, kx):
-// VV weight-vector loads, P input scalars broadcast (folded into the FMA as
-// {1to16} on AVX3, where VV = 1), P*VV FMAs. Any kernel size, stride,
+// VV weight-vector loads, P input scalars broadcast (one vbroadcastss
+// feeding VV FMAs), P*VV FMAs. Any kernel size, stride,
 // dilation, padding and groups, 1x1 included; lanes are wasted only when a
 // group's output channels are not a multiple of the vector.
 //
 // Register tiles (accumulators P*VV + VV weights + 1 broadcast <= registers):
-//   AVX3  : VV = 1 (16 channels), rows cut into segments of <= 14 pixels
+//   AVX3  : VV = 2 (32 channels), rows cut into segments of <= 14 pixels
 //           (14 -> 14, 56 -> 4 x 14); rows narrower than 8 go two rows at a
-//           time (7x7 map: 2 x 7 pixels), so each weight load feeds 14 FMAs;
+//           time (7x7 map: 2 x 7 pixels): 28 accumulators, 16 loads (14
+//           broadcasts, 2 weight vectors) per 28 FMAs. (Until session 13
+//           VV = 1, 15 loads per 14 FMAs: at Zen 4's one zmm FMA per cycle
+//           the loads never bound it, 90-100% of peak; on an Intel Xeon with
+//           two 512-bit FMA ports, two loads per cycle, it ran 1.2-1.4x
+//           slower than VV = 2: see "Session 13" in docs/performance.md);
 //   AVX2  : VV = 2 (16 channels), P <= 6 (12 + 2 + 1 ymm of 16); on
 //           narrow 3x3 maps (and 14x14) the interior rows as column tiles
 //           (one output column, 4-6 rows: SmallmapColumnsPossible), other rows
@@ -72,9 +77,11 @@
 // 512 KiB (each sub-block's weights then come from L3 once and stay in L2
 // across the rows), rows outer otherwise (the band's rows stay cached across
 // sub-blocks).
-// Weights: packed [group][block of kSmallmapBlock = 16 output channels]
-// [ci/g][kh][kw][16], missing channels zero; 16 is a multiple of every
-// target's VV*lanes, so one packing serves all targets.
+// Weights: packed [group][block of kSmallmapBlock = 32 output channels]
+// [ci/g][kh][kw][32], missing channels zero; 32 is a multiple of every
+// target's VV*lanes, so one packing serves all targets (AVX2 and the others
+// run each block as sub-blocks of 16 or fewer channels, at an offset into a
+// tap's 32 weights).
 // Epilogue: bias + clamp on the channel vectors, then the P x channels tile is
 // transposed through a small stack buffer into NCHW rows (per channel, P
 // contiguous pixels) at OutputChannel(ctx, c) (fused channel shuffle).
@@ -98,7 +105,7 @@
 namespace convgen {
 namespace internal {
 // Output channels per packed weight block (and the plan's r).
-constexpr int64_t kSmallmapBlock = 16;
+constexpr int64_t kSmallmapBlock = 32;
 
 // Everything a segment needs; set up once per (sub-block, output row).
 struct SmallmapSegmentArgs {
@@ -310,21 +317,27 @@ namespace hn = hwy::HWY_NAMESPACE;
 // accumulators, instead of single-row segments 4 + 3 whose 6 accumulators do
 // not cover the FMA latency of two 256-bit pipes).
 // The half tile (kHalfVV vectors of kHalfCap lanes: half the channels) runs
-// a sub-block whose valid channels fit in half of it, at half the FMA cost
-// (c100_5x5: 100 = 6 x 16 + 4 channels; AVX3 runs the last 4 on one 8-lane
-// ymm vector, 256-bit FMAs being half a zmm FMA on Zen 4).
+// a sub-block whose valid channels fit in half of it, at half the FMA cost;
+// on AVX3 the quarter tile (one 8-lane ymm vector) one whose channels fit in
+// 8 (c100_5x5: 100 = 3 x 32 + 4 channels, the last 4 on one ymm: on Zen 4 a
+// ymm FMA is half a zmm one). Other targets: quarter = half (same tables).
+// Without the quarter tile the plan's estimate for c100_5x5 fell below the
+// direct 5x5 kernel's (0.798 vs 0.846) and it picked that slower kernel.
 // kFlatBand: whether the target uses flat band copies (SmallmapTiling).
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-constexpr size_t kWideVV = 1, kWideMaxP = 14, kNarrowRows = 2, kNarrowMaxP2 = 7;
-constexpr size_t kHalfVV = 1, kHalfCap = 8;
+constexpr size_t kWideVV = 2, kWideMaxP = 14, kNarrowRows = 2, kNarrowMaxP2 = 7;
+constexpr size_t kHalfVV = 1, kHalfCap = kBandLanes;
+constexpr size_t kQuarterVV = 1, kQuarterCap = 8;
 constexpr bool kFlatBand = false;
 #elif HWY_TARGET == HWY_SCALAR
 constexpr size_t kWideVV = 4, kWideMaxP = 4, kNarrowRows = 1, kNarrowMaxP2 = 4;
 constexpr size_t kHalfVV = 2, kHalfCap = kBandLanes;
+constexpr size_t kQuarterVV = kHalfVV, kQuarterCap = kHalfCap;
 constexpr bool kFlatBand = false;
 #else
 constexpr size_t kWideVV = 2, kWideMaxP = 6, kNarrowRows = 2, kNarrowMaxP2 = 3;
 constexpr size_t kHalfVV = 1, kHalfCap = kBandLanes;
+constexpr size_t kQuarterVV = kHalfVV, kQuarterCap = kHalfCap;
 constexpr bool kFlatBand = true;
 #endif
 // AVX2 only: a row exactly 7 wide runs as one 7-pixel tile (14 accumulators)
@@ -685,6 +698,8 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
   using Narrow = SegmentTables<kWideVV, kBandLanes, kNarrowRows, kNarrowMaxP2>;
   using WideHalf = SegmentTables<kHalfVV, kHalfCap, 1, kRowMaxP>;
   using NarrowHalf = SegmentTables<kHalfVV, kHalfCap, kNarrowRows, kNarrowMaxP2>;
+  using WideQuarter = SegmentTables<kQuarterVV, kQuarterCap, 1, kRowMaxP>;
+  using NarrowQuarter = SegmentTables<kQuarterVV, kQuarterCap, kNarrowRows, kNarrowMaxP2>;
   const hn::ScalableTag<float> d;
   const Conv2dParams& p = ctx.params;
   size_t kw_table = 0;
@@ -722,6 +737,8 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
   const int64_t sub_width = static_cast<int64_t>(kWideVV * hn::Lanes(d));
   const int64_t half_width =
       static_cast<int64_t>(kHalfVV * hn::Lanes(hn::CappedTag<float, kHalfCap>()));
+  const int64_t quarter_width =
+      static_cast<int64_t>(kQuarterVV * hn::Lanes(hn::CappedTag<float, kQuarterCap>()));
   // Without horizontal padding and stride, every tap of every output column is
   // inside its input row: read the input in place (its NCHW layout is a band
   // of all rows, one phase) instead of copying it (rn_1x1_56: the copy of
@@ -794,16 +811,25 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
           ctx.packed_weights + (g * blocks + b) * block_floats + (co0 % kSmallmapBlock);
       a.channels = std::min(sub_width, t.co_end - co0);
       const bool half = a.channels <= half_width;
-      const auto& wide_fn = half ? WideHalf::kByKW[kw_table] : Wide::kByKW[kw_table];
+      const bool quarter = a.channels <= quarter_width;
+      const auto& wide_fn = quarter ? WideQuarter::kByKW[kw_table]
+                            : half  ? WideHalf::kByKW[kw_table]
+                                    : Wide::kByKW[kw_table];
       // Per edge case (1: left, 2: right, 3: both; 0 = wide_fn / narrow_fn).
       const std::array<SegmentFn, kRowMaxP>* wide_edge[4] = {&wide_fn, &wide_fn, &wide_fn,
                                                              &wide_fn};
-      const auto& narrow_fn = half ? NarrowHalf::kByKW[kw_table] : Narrow::kByKW[kw_table];
+      const auto& narrow_fn = quarter ? NarrowQuarter::kByKW[kw_table]
+                              : half  ? NarrowHalf::kByKW[kw_table]
+                                      : Narrow::kByKW[kw_table];
       const std::array<SegmentFn, kNarrowMaxP2>* narrow_edge[4] = {&narrow_fn, &narrow_fn,
                                                                    &narrow_fn, &narrow_fn};
       for (int e = 1; edge_skip && e < 4; ++e) {
-        wide_edge[e] = half ? &WideHalf::kEdges3[e - 1] : &Wide::kEdges3[e - 1];
-        narrow_edge[e] = half ? &NarrowHalf::kEdges3[e - 1] : &Narrow::kEdges3[e - 1];
+        wide_edge[e] = quarter ? &WideQuarter::kEdges3[e - 1]
+                       : half  ? &WideHalf::kEdges3[e - 1]
+                               : &Wide::kEdges3[e - 1];
+        narrow_edge[e] = quarter ? &NarrowQuarter::kEdges3[e - 1]
+                         : half  ? &NarrowHalf::kEdges3[e - 1]
+                                 : &Narrow::kEdges3[e - 1];
       }
       const SegmentFn* column_fn = columns ? ColumnTable(half) : nullptr;
       // Edge case of a segment [ox0, ox0 + width) of a row.
@@ -979,13 +1005,13 @@ int64_t SmallmapScratch(const Conv2dParams& p) {
 double SmallmapEstimate(const Conv2dParams& p, int64_t target) {
   const int64_t lanes = FloatLanes(target);
   const bool avx3 = lanes == 16;
-  const int64_t vv = lanes == 1 ? 4 : (avx3 ? 1 : 2);
+  const int64_t vv = lanes == 1 ? 4 : 2;
   const int64_t max_p = lanes == 1 ? 4 : (avx3 ? 14 : 6);
   const int64_t ow = p.out_width();
   int64_t pixels = ow / CeilDiv(ow, max_p);               // narrowest segment
   if (avx3 && ow < 8 && p.out_height() > 1) pixels *= 2;  // two-row tiles
   const int64_t narrow_rows = lanes == 1 ? 1 : 2, narrow_max_p2 = avx3 ? 7 : 3;
-  if (ChooseSmallmapTiling(p, max_p, narrow_rows, narrow_max_p2, vv == 2) !=
+  if (ChooseSmallmapTiling(p, max_p, narrow_rows, narrow_max_p2, !avx3 && lanes > 1) !=
       SmallmapTiling::kRows) {
     const int64_t run = std::min(ow * p.out_height(), 2 * max_p);  // cross-row segments
     pixels = run / CeilDiv(run, max_p);
@@ -998,7 +1024,11 @@ double SmallmapEstimate(const Conv2dParams& p, int64_t target) {
   // that runs on the half tile (half the FMA cost) when its channels fit.
   const int64_t sub = vv * lanes, cog = p.out_channels_per_group();
   const int64_t rem = cog % sub;
-  const double cost = double(cog / sub) + (rem == 0 ? 0.0 : (2 * rem <= sub ? 0.5 : 1.0));
+  const double tail = rem == 0                  ? 0.0
+                      : (avx3 && 4 * rem <= sub) ? 0.25  // AVX3's quarter tile (one ymm)
+                      : 2 * rem <= sub           ? 0.5
+                                                 : 1.0;
+  const double cost = double(cog / sub) + tail;
   const double use = double(cog) / (cost * double(sub));
   // (Until session 4 an extra 0.8 for AVX2/SSE4 on 5x5 and larger windows
   // over >= 16 channels, fitted to 0.54-0.72 of peak on d2l_5x5/c100_5x5:
@@ -1020,7 +1050,7 @@ KernelFn ResolveSmallmap(int64_t target) { return CONVGEN_RESOLVE(SmallmapTile, 
 extern const KernelInfo kSmallmapKernel;
 // clang-format off
 const KernelInfo kSmallmapKernel = {
-    "f32_conv2d_smallmap_p14_c1v", "smallmap", 0, 0, 0, 0, 0, 0,
+    "f32_conv2d_smallmap_p14_c2v", "smallmap", 0, 0, 0, 0, 0, 0,
     static_cast<int>(kSmallmapBlock), 0, /*priority=*/90,
     &SmallmapApplies, &SmallmapPackedFloats, &SmallmapPack, &SmallmapScratch,
     &SmallmapEstimate, &ResolveSmallmap,
