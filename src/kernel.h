@@ -66,9 +66,11 @@ struct KernelInfo {
   int priority;
   // True if applicable; otherwise *why says why not (one short phrase).
   bool (*applies)(const Conv2dParams& p, std::string* why);
-  // Weight packing, done once at plan creation.
-  int64_t (*packed_weight_floats)(const Conv2dParams& p);
-  void (*pack_weights)(const Conv2dParams& p, const float* oihw, float* packed);
+  // Weight packing, done once at plan creation, for the plan's Highway
+  // target (smallmap packs 32-channel blocks for AVX3, 16 for the others).
+  int64_t (*packed_weight_floats)(const Conv2dParams& p, int64_t hwy_target);
+  void (*pack_weights)(const Conv2dParams& p, int64_t hwy_target, const float* oihw,
+                       float* packed);
   // Per-call scratch need in floats (0 = none).
   int64_t (*scratch_floats)(const Conv2dParams& p);
   // The default heuristic: modelled fraction of peak on `hwy_target` (0..1,

@@ -229,11 +229,11 @@ Status Plan::Create(const Conv2dParams& params, const float* weights, const floa
   impl->fn = impl->kernel->resolve(impl->target);
 
   // Pack the weights once, copy the bias.
-  const int64_t packed = impl->kernel->packed_weight_floats(params);
+  const int64_t packed = impl->kernel->packed_weight_floats(params, impl->target);
   impl->packed_weights =
       hwy::AllocateAligned<float>(static_cast<size_t>(std::max<int64_t>(packed, 1)));
   if (!impl->packed_weights) return OutOfRange("cannot allocate packed weights");
-  impl->kernel->pack_weights(params, weights, impl->packed_weights.get());
+  impl->kernel->pack_weights(params, impl->target, weights, impl->packed_weights.get());
   if (bias) impl->bias.assign(bias, bias + params.out_channels);
 
   KernelContext& ctx = impl->ctx;

@@ -12,8 +12,8 @@ namespace internal {
 namespace {
 
 bool AppliesAlways(const Conv2dParams&, std::string*) { return true; }
-int64_t OihwFloats(const Conv2dParams& p) { return p.weight_elements(); }
-void PackOihw(const Conv2dParams& p, const float* w, float* packed) {
+int64_t OihwFloats(const Conv2dParams& p, int64_t) { return p.weight_elements(); }
+void PackOihw(const Conv2dParams& p, int64_t, const float* w, float* packed) {
   std::copy(w, w + p.weight_elements(), packed);
 }
 int64_t NoScratch(const Conv2dParams&) { return 0; }

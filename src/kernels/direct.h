@@ -60,12 +60,13 @@ bool Applies(const Conv2dParams& p, std::string* why) {
 }
 
 template <int KH, int KW, int R>
-int64_t PackedWeightFloats(const Conv2dParams& p) {
+int64_t PackedWeightFloats(const Conv2dParams& p, int64_t /*hwy_target*/) {
   return BlockedWeightFloats(p, R);
 }
 
 template <int KH, int KW, int R>
-void PackWeights(const Conv2dParams& p, const float* oihw, float* packed) {
+void PackWeights(const Conv2dParams& p, int64_t /*hwy_target*/, const float* oihw,
+                 float* packed) {
   PackBlockedWeights(p, R, oihw, packed);
 }
 

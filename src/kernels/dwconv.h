@@ -91,12 +91,13 @@ bool Applies(const Conv2dParams& p, std::string* why) {
 }
 
 template <int KH, int KW>
-int64_t PackedWeightFloats(const Conv2dParams& p) {
+int64_t PackedWeightFloats(const Conv2dParams& p, int64_t /*hwy_target*/) {
   return p.out_channels * KH * KW;
 }
 
 template <int KH, int KW>
-void PackWeights(const Conv2dParams& p, const float* oihw, float* packed) {
+void PackWeights(const Conv2dParams& p, int64_t /*hwy_target*/, const float* oihw,
+                 float* packed) {
   std::memcpy(packed, oihw, sizeof(float) * static_cast<size_t>(p.out_channels * KH * KW));
 }
 

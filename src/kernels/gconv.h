@@ -34,12 +34,13 @@ bool Applies(const Conv2dParams& p, std::string* why) {
 }
 
 template <int KH, int KW, int C>
-int64_t PackedWeightFloats(const Conv2dParams& p) {
+int64_t PackedWeightFloats(const Conv2dParams& p, int64_t /*hwy_target*/) {
   return p.groups * p.in_channels_per_group() * KH * KW * C;
 }
 
 template <int KH, int KW, int C>
-void PackWeights(const Conv2dParams& p, const float* oihw, float* packed) {
+void PackWeights(const Conv2dParams& p, int64_t /*hwy_target*/, const float* oihw,
+                 float* packed) {
   const int64_t co_g = p.out_channels_per_group(), ci_g = p.in_channels_per_group();
   for (int64_t g = 0; g < p.groups; ++g)
     for (int64_t c = 0; c < ci_g; ++c)

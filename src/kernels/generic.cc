@@ -192,9 +192,11 @@ HWY_EXPORT(GenericTile);
 
 bool GenericApplies(const Conv2dParams& p, std::string* why) { return BandApplies(p, why); }
 
-int64_t GenericPackedFloats(const Conv2dParams& p) { return BlockedWeightFloats(p, kGenericR); }
+int64_t GenericPackedFloats(const Conv2dParams& p, int64_t /*hwy_target*/) {
+  return BlockedWeightFloats(p, kGenericR);
+}
 
-void GenericPack(const Conv2dParams& p, const float* oihw, float* packed) {
+void GenericPack(const Conv2dParams& p, int64_t /*hwy_target*/, const float* oihw, float* packed) {
   PackBlockedWeights(p, kGenericR, oihw, packed);
 }
 

@@ -203,10 +203,12 @@ HWY_EXPORT(Im2colTile);
 
 bool Im2colApplies(const Conv2dParams&, std::string*) { return true; }
 
-int64_t Im2colPackedFloats(const Conv2dParams& p) { return BlockedWeightFloats(p, kIm2colR); }
+int64_t Im2colPackedFloats(const Conv2dParams& p, int64_t /*hwy_target*/) {
+  return BlockedWeightFloats(p, kIm2colR);
+}
 
 // OIHW -> [g][co block][k = (ci, ky, kx)][kIm2colR]: the GEMM's packed A panel.
-void Im2colPack(const Conv2dParams& p, const float* oihw, float* packed) {
+void Im2colPack(const Conv2dParams& p, int64_t /*hwy_target*/, const float* oihw, float* packed) {
   PackBlockedWeights(p, kIm2colR, oihw, packed);
 }
 

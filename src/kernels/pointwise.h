@@ -91,13 +91,14 @@ inline bool AppliesDense(const Conv2dParams& p, std::string* why) { return Appli
 inline bool AppliesGrouped(const Conv2dParams& p, std::string* why) { return Applies(p, true, why); }
 
 template <int R>
-int64_t PackedWeightFloats(const Conv2dParams& p) {
+int64_t PackedWeightFloats(const Conv2dParams& p, int64_t /*hwy_target*/) {
   const int64_t blocks = (p.out_channels_per_group() + R - 1) / R;
   return p.groups * blocks * p.in_channels_per_group() * R;
 }
 
 template <int R>
-void PackWeights(const Conv2dParams& p, const float* oihw, float* packed) {
+void PackWeights(const Conv2dParams& p, int64_t /*hwy_target*/, const float* oihw,
+                 float* packed) {
   const int64_t co_g = p.out_channels_per_group(), ci_g = p.in_channels_per_group();
   const int64_t blocks = (co_g + R - 1) / R;
   for (int64_t g = 0; g < p.groups; ++g)

@@ -77,11 +77,14 @@
 // 512 KiB (each sub-block's weights then come from L3 once and stay in L2
 // across the rows), rows outer otherwise (the band's rows stay cached across
 // sub-blocks).
-// Weights: packed [group][block of kSmallmapBlock = 32 output channels]
-// [ci/g][kh][kw][32], missing channels zero; 32 is a multiple of every
-// target's VV*lanes, so one packing serves all targets (AVX2 and the others
-// run each block as sub-blocks of 16 or fewer channels, at an offset into a
-// tap's 32 weights).
+// Weights: packed for the plan's target, [group][block of B output
+// channels][ci/g][kh][kw][B], missing channels zero; B = 32 on AVX3 (its
+// 14 x 2 tile), 16 on the others (SmallmapBlock). A block is a multiple of
+// the target's VV*lanes: SSE4 and SCALAR run sub-blocks of it, at an offset
+// into a tap's B weights. (AVX2 on 32-channel blocks, its 16-channel
+// sub-blocks reading every other 64-byte line, ran rn_3x3_28 / 14 / 7 at
+// 0.87 / 0.93 / 0.88 of 16-channel blocks, six alternating rounds: the
+// strided lines use half of L1's sets.)
 // Epilogue: bias + clamp on the channel vectors, then the P x channels tile is
 // transposed through a small stack buffer into NCHW rows (per channel, P
 // contiguous pixels) at OutputChannel(ctx, c) (fused channel shuffle).
@@ -104,8 +107,14 @@
 #define CONVGEN_SRC_KERNELS_SMALLMAP_CC_ONCE_
 namespace convgen {
 namespace internal {
-// Output channels per packed weight block (and the plan's r).
-constexpr int64_t kSmallmapBlock = 32;
+// Output channels per packed weight block: the most of any target (AVX3's),
+// the registry's r (a thread tile's first channel is a multiple of it, hence
+// of every target's block) and the size of the per-block arrays.
+constexpr int64_t kSmallmapMaxBlock = 32;
+// The block on a Highway target (see the weights note above).
+constexpr int64_t SmallmapBlock(int64_t hwy_target) {
+  return (hwy_target == HWY_AVX3 || hwy_target == HWY_AVX3_DL) ? 32 : 16;
+}
 
 // Everything a segment needs; set up once per (sub-block, output row).
 struct SmallmapSegmentArgs {
@@ -137,9 +146,10 @@ enum class SmallmapTiling { kRows, kFlatInPlace, kFlatBand };
 
 inline bool SmallmapInPlace(const Conv2dParams& p) { return p.pad_w == 0 && p.stride_w == 1; }
 
-// One group's packed weights (all its blocks of kSmallmapBlock channels).
+// One group's packed weights (all its blocks of 16 channels: the band
+// sizing that reads it does not need AVX3's block padding).
 inline int64_t SmallmapGroupWeightFloats(const Conv2dParams& p) {
-  return BlockedWeightFloats(p, kSmallmapBlock) / p.groups;
+  return BlockedWeightFloats(p, 16) / p.groups;
 }
 
 // The row band: where a group's packed weights fit in L2 (kBandTargetFloats,
@@ -340,6 +350,9 @@ constexpr size_t kHalfVV = 1, kHalfCap = kBandLanes;
 constexpr size_t kQuarterVV = kHalfVV, kQuarterCap = kHalfCap;
 constexpr bool kFlatBand = true;
 #endif
+// This target's packed block (SmallmapBlock): AVX3 32, the others 16.
+constexpr int64_t kBlock = SmallmapBlock(HWY_TARGET);
+static_assert(kSmallmapMaxBlock % kBlock == 0, "thread tiles start on a block");
 // AVX2 only: a row exactly 7 wide runs as one 7-pixel tile (14 accumulators)
 // whose second weight vector is read by the FMAs from memory (see
 // SmallmapSegmentFolded), instead of segments 4 + 3 (8 and 6 accumulators);
@@ -461,7 +474,7 @@ HWY_INLINE void ForEachKernelColumn(F&& f) {
 // FMAs read the others from memory.
 // kColumn: a column tile (SmallmapColumnsPossible): the segment's "kernel
 // rows" are kernel columns (a.w_row = one tap) and its unrolled "columns"
-// are kernel rows (KW * kSmallmapBlock floats apart in the packed weights);
+// are kernel rows (KW * kBlock floats apart in the packed weights);
 // pixel q is written at q * a.out_pair (one output row apart).
 template <size_t P2, size_t VV, size_t kRows, size_t KW, size_t kCap, bool kLeft, bool kRight,
           bool kColumn = false>
@@ -471,7 +484,7 @@ HWY_INLINE void SmallmapSegmentBody(const SmallmapSegmentArgs& a) {
   constexpr size_t N = hn::MaxLanes(d);
   constexpr size_t P = P2 * kRows;
   constexpr size_t kRegVV = FoldedTile(P, VV) ? 1 : VV;
-  constexpr int64_t kTapStride = kColumn ? KW * kSmallmapBlock : kSmallmapBlock;
+  constexpr int64_t kTapStride = kColumn ? KW * kBlock : kBlock;
   V acc[P * VV];
   HWY_UNROLL(64)
   for (size_t i = 0; i < P * VV; ++i) acc[i] = hn::Zero(d);
@@ -537,11 +550,11 @@ HWY_INLINE void SmallmapSegmentBody(const SmallmapSegmentArgs& a) {
           constexpr size_t hi = (kRight && kx == 2) ? 1 : 0;
           V wv[VV];
           HWY_UNROLL(4)
-          for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kSmallmapBlock + v * N);
+          for (size_t v = 0; v < VV; ++v) wv[v] = hn::LoadU(d, wk + kx * kBlock + v * N);
           // The edge tiles need the barrier too (AVX3 14-pixel tile with
           // both edges, without it: 69 instructions per 40 FMAs, 15 vmovq,
           // 5 stack accesses; rn_3x3_14 AVX3 115 -> 97 GFLOP/s).
-          SmallmapTap<P2, VV, kRows, lo, hi, true, kRegVV>(d, acc, wv, wk + kx * kSmallmapBlock,
+          SmallmapTap<P2, VV, kRows, lo, hi, true, kRegVV>(d, acc, wv, wk + kx * kBlock,
                                                            row, row2, off[kx]);
         });
       }
@@ -568,7 +581,7 @@ HWY_INLINE void SmallmapSegmentBody(const SmallmapSegmentArgs& a) {
       const float* row2 = kRows > 1 ? row + a.band_pair : row;
       const float* HWY_RESTRICT wk = a.w + c * a.w_chan + ky * a.w_row;
       TapColumnWalker walk(*a.steps);
-      for (int64_t kx = 0; kx < kw; ++kx, wk += kSmallmapBlock) {
+      for (int64_t kx = 0; kx < kw; ++kx, wk += kBlock) {
         const int64_t off = walk.offset();
         walk.Next();
         V wv[VV];
@@ -757,8 +770,8 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
   column_geometry.row_len = column_geometry.row_stride = cb.len;
   const TapColumnSteps column_steps(column_geometry, 1);
   const int64_t cig = p.in_channels_per_group(), cog = p.out_channels_per_group();
-  const int64_t blocks = CeilDiv(cog, kSmallmapBlock);
-  const int64_t block_floats = cig * p.kernel_h * p.kernel_w * kSmallmapBlock;
+  const int64_t blocks = CeilDiv(cog, kBlock);
+  const int64_t block_floats = cig * p.kernel_h * p.kernel_w * kBlock;
 
   // Row tiles of 3x3 layers (stride and dilation 1) skip the taps of kernel
   // column 0 at output column 0 and of column 2 at the last output column
@@ -774,14 +787,14 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
   a.kw = p.kernel_w;
   a.band_chan = bg.chan_stride;
   a.band_row = p.dilation_h * bg.row_step;
-  a.w_chan = p.kernel_h * p.kernel_w * kSmallmapBlock;
-  a.w_row = p.kernel_w * kSmallmapBlock;
+  a.w_chan = p.kernel_h * p.kernel_w * kBlock;
+  a.w_row = p.kernel_w * kBlock;
   a.steps = &steps;
   a.clamp_min = ctx.clamp_min;
   a.clamp_max = ctx.clamp_max;
-  HWY_ALIGN float bias[kSmallmapBlock];
-  float* out[kSmallmapBlock];
-  int64_t out_chan[kSmallmapBlock];
+  HWY_ALIGN float bias[kBlock];
+  float* out[kBlock];
+  int64_t out_chan[kBlock];
   a.bias = bias;
   a.out = out;
   a.band_pair = p.stride_h * bg.row_step;
@@ -806,9 +819,9 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
     const float* band =
         in_place ? input + (t.n * p.in_channels + g * cig) * p.in_height * p.in_width : scratch;
     const auto run_rows = [&](int64_t co0, int64_t oy_lo, int64_t oy_hi, int64_t iy_begin) {
-      const int64_t b = co0 / kSmallmapBlock;
+      const int64_t b = co0 / kBlock;
       const float* w_sub =
-          ctx.packed_weights + (g * blocks + b) * block_floats + (co0 % kSmallmapBlock);
+          ctx.packed_weights + (g * blocks + b) * block_floats + (co0 % kBlock);
       a.channels = std::min(sub_width, t.co_end - co0);
       const bool half = a.channels <= half_width;
       const bool quarter = a.channels <= quarter_width;
@@ -847,7 +860,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
           SmallmapSegmentArgs ca = a;
           ca.band_chan = cb.chan_stride;
           ca.band_row = cb.len;
-          ca.w_row = kSmallmapBlock;
+          ca.w_row = kBlock;
           ca.steps = &column_steps;
           ca.out_pair = ow;
           // Those rows cut into segments of nearly equal height.
@@ -858,7 +871,7 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
             const int64_t kx0 = std::max<int64_t>(0, p.pad_w - ox);
             const int64_t kx1 = std::min<int64_t>(p.kernel_w, p.in_width + p.pad_w - ox);
             ca.nky = std::max<int64_t>(0, kx1 - kx0);
-            ca.w = w_sub + kx0 * kSmallmapBlock;
+            ca.w = w_sub + kx0 * kBlock;
             for (int64_t s = 0, r0 = oy - oy_a; s < n; ++s) {
               const int64_t height = base + (s < taller ? 1 : 0);
               ca.band = column_band + (ox + kx0) * cb.len + r0;
@@ -978,12 +991,12 @@ bool SmallmapApplies(const Conv2dParams& p, std::string* why) {
   return (p.pad_w == 0 && p.stride_w == 1) || BandApplies(p, why);  // in place: no band
 }
 
-int64_t SmallmapPackedFloats(const Conv2dParams& p) {
-  return BlockedWeightFloats(p, kSmallmapBlock);
+int64_t SmallmapPackedFloats(const Conv2dParams& p, int64_t hwy_target) {
+  return BlockedWeightFloats(p, SmallmapBlock(hwy_target));
 }
 
-void SmallmapPack(const Conv2dParams& p, const float* oihw, float* packed) {
-  PackBlockedWeights(p, kSmallmapBlock, oihw, packed);
+void SmallmapPack(const Conv2dParams& p, int64_t hwy_target, const float* oihw, float* packed) {
+  PackBlockedWeights(p, SmallmapBlock(hwy_target), oihw, packed);
 }
 
 int64_t SmallmapScratch(const Conv2dParams& p) {
@@ -1051,7 +1064,7 @@ extern const KernelInfo kSmallmapKernel;
 // clang-format off
 const KernelInfo kSmallmapKernel = {
     "f32_conv2d_smallmap_p14_c2v", "smallmap", 0, 0, 0, 0, 0, 0,
-    static_cast<int>(kSmallmapBlock), 0, /*priority=*/90,
+    static_cast<int>(kSmallmapMaxBlock), 0, /*priority=*/90,
     &SmallmapApplies, &SmallmapPackedFloats, &SmallmapPack, &SmallmapScratch,
     &SmallmapEstimate, &ResolveSmallmap,
 };
