@@ -20,6 +20,7 @@
 #include "peak.h"
 #include "targets.h"
 #include "timing.h"
+#include "wisdom_tools.h"
 
 namespace {
 
@@ -153,8 +154,8 @@ std::vector<JsonObject> ParseJsonArray(const std::string& text) {
 
 const std::set<std::string> kRecordKeys = {"layer", "desc",   "kernel",   "target",
                                            "threads", "time_ms", "gflops", "pct_peak",
-                                           "reps",  "spread"};
-const std::set<std::string> kStringKeys = {"layer", "desc", "kernel", "target"};
+                                           "reps",  "spread",  "cpu"};
+const std::set<std::string> kStringKeys = {"layer", "desc", "kernel", "target", "cpu"};
 
 std::set<std::string> Keys(const JsonObject& o) {
   std::set<std::string> k;
@@ -334,6 +335,7 @@ TEST_CASE("JSON records carry exactly the required keys", "[bench_runner]") {
     CHECK(obj.values.at("desc") == records[i].desc);
     CHECK(obj.values.at("kernel") == records[i].kernel);
     CHECK(obj.values.at("target") == records[i].target);
+    CHECK(obj.values.at("cpu") == convgen::tools::CpuModelName());
     CHECK(std::stoi(obj.values.at("threads")) == 1);
     CHECK(std::stoi(obj.values.at("reps")) == 1);
     const double gflops = std::stod(obj.values.at("gflops"));

@@ -138,6 +138,13 @@ def verdicts(layer, ratio):
     return "; ".join(out) or "—"
 
 
+def cpu_line(files):
+    """The CPU(s) the records were measured on (bench JSON's "cpu", since
+    session 13; older files lack it)."""
+    cpus = sorted({r.get("cpu", "not recorded") for records in files for r in records})
+    return "Measured on: %s.\n\n" % "; ".join(cpus) if cpus else ""
+
+
 def main_table(runs):
     lines = ["| layer | threads | kernel | target | ms | GFLOP/s | runs (GFLOP/s) | % peak "
              "| × oneDNN blocked | × oneDNN NCHW | × XNNPACK | bars |",
@@ -289,6 +296,10 @@ def self_test():
     suite = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "suite.txt")
     names = [line.rstrip().rsplit('n"', 1)[1][:-1] for line in kxk_suite(suite)]
     assert names == ISSUE4_LAYERS, names
+    # The CPU line names every CPU once; records without one say so.
+    assert cpu_line([[dict(rec("a", 1, 1.0), cpu="X")], [dict(rec("b", 1, 1.0), cpu="X")]]) == \
+        "Measured on: X.\n\n"
+    assert "not recorded" in cpu_line(files)
     print("perf_report.py self-test: ok")
     return 0
 
@@ -317,7 +328,9 @@ def main(argv):
     ap.add_argument("--update")
     args = ap.parse_args(argv)
     runs = Runs([load(path) for path in args.json])
-    text = main_table(runs) + scaling_table(runs) + target_table([load(p) for p in args.targets])
+    target_files = [load(p) for p in args.targets]
+    text = (cpu_line([load(path) for path in args.json] + target_files) + main_table(runs)
+            + scaling_table(runs) + target_table(target_files))
     if not args.update:
         sys.stdout.write(text)
         return 0

@@ -17,6 +17,7 @@
 #include "peak.h"
 #include "report.h"
 #include "targets.h"
+#include "wisdom_tools.h"  // CpuModelName
 
 namespace convgen {
 namespace tools {
@@ -415,6 +416,10 @@ std::string JsonNumber(double v) {
 }
 
 std::string BenchRecordsToJson(const std::vector<BenchRecord>& records) {
+  // Every record names the CPU it was measured on (/proc/cpuinfo's model
+  // name): session 13's host was an Intel Xeon where every earlier table came
+  // from a Zen 4, and nothing in the JSON told them apart.
+  const std::string cpu = JsonString(CpuModelName());
   std::string json = "[";
   bool first = true;
   const auto object = [&](const std::vector<std::pair<const char*, std::string>>& fields) {
@@ -436,7 +441,8 @@ std::string BenchRecordsToJson(const std::vector<BenchRecord>& records) {
               {"gflops", JsonNumber(r.gflops)},
               {"pct_peak", JsonNumber(r.pct_peak)},
               {"reps", std::to_string(r.reps)},
-              {"spread", JsonNumber(r.spread)}});
+              {"spread", JsonNumber(r.spread)},
+              {"cpu", cpu}});
     // Peers ran once per layer: write them after the layer's last row.
     const bool last_of_layer =
         i + 1 == records.size() || records[i + 1].layer_index != r.layer_index;
@@ -455,7 +461,8 @@ std::string BenchRecordsToJson(const std::vector<BenchRecord>& records) {
               {"spread", JsonNumber(p.timing.spread())},
               {"peer", JsonString(p.peer)},
               {"ours_target", JsonString(p.ours_target)},
-              {"ours_gflops", JsonNumber(p.ours_gflops)}});
+              {"ours_gflops", JsonNumber(p.ours_gflops)},
+              {"cpu", cpu}});
     }
   }
   return json + (first ? "]\n" : "\n]\n");
