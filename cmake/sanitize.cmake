@@ -101,3 +101,26 @@ function(convgen_fuzz_kernel_flags target)
     endif()
   endforeach()
 endfunction()
+
+# g++ ASan builds: the kernel TUs check memory accesses through calls into
+# the ASan runtime instead of inline shadow checks. GCC inlines the checks up
+# to 7000 accesses per function; smallmap's fully unrolled register tiles
+# (hundreds of instantiations, up to 196 FMAs with their loads each) then
+# made one TU take 13-22 minutes of one core, the whole of CI's asan part,
+# on session 13's Intel Xeon host (`.ci/run` 47.6 min there). Measured on
+# smallmap.cc compiled for AVX3 alone, ASan + UBSan at -O1: over 20 min
+# inline (stopped), 246 s with the threshold at 0 (156 s with asan-stack=0
+# too, which we keep on: it guards the kernels' stack tiles). The checks are
+# the same; only their form changes.
+function(convgen_asan_kernel_flags target)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "GNU" OR NOT "address" IN_LIST _convgen_san_list)
+    return()
+  endif()
+  get_target_property(_srcs ${target} SOURCES)
+  foreach(_src ${_srcs})
+    if(_src MATCHES "gen_kernels_[0-9]+\\.cc$" OR _src MATCHES "src/kernels/[^/]+\\.cc$")
+      set_property(SOURCE ${_src} APPEND PROPERTY COMPILE_OPTIONS
+                   --param=asan-instrumentation-with-call-threshold=0)
+    endif()
+  endforeach()
+endfunction()
