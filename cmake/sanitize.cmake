@@ -90,16 +90,22 @@ endif()
 # (every kernel x target x edge matrix). ASan and coverage stay on everywhere:
 # fuzz_plan still catches any out-of-bounds access of a kernel it runs.
 option(CONVGEN_FUZZ_KERNELS_UBSAN "Fuzz builds: UBSan in the kernel TUs too" OFF)
+# Appends compile options to the kernel TUs of `target`: the generated
+# (gen_kernels_N.cc) and hand-written (src/kernels/*.cc) Highway families.
+function(_convgen_kernel_source_options target)
+  get_target_property(_srcs ${target} SOURCES)
+  foreach(_src ${_srcs})
+    if(_src MATCHES "gen_kernels_[0-9]+\\.cc$" OR _src MATCHES "src/kernels/[^/]+\\.cc$")
+      set_property(SOURCE ${_src} APPEND PROPERTY COMPILE_OPTIONS ${ARGN})
+    endif()
+  endforeach()
+endfunction()
+
 function(convgen_fuzz_kernel_flags target)
   if(NOT CONVGEN_BUILD_FUZZERS OR CONVGEN_FUZZ_KERNELS_UBSAN)
     return()
   endif()
-  get_target_property(_srcs ${target} SOURCES)
-  foreach(_src ${_srcs})
-    if(_src MATCHES "gen_kernels_[0-9]+\\.cc$" OR _src MATCHES "src/kernels/[^/]+\\.cc$")
-      set_property(SOURCE ${_src} APPEND PROPERTY COMPILE_OPTIONS -fno-sanitize=undefined)
-    endif()
-  endforeach()
+  _convgen_kernel_source_options(${target} -fno-sanitize=undefined)
 endfunction()
 
 # g++ ASan builds: the kernel TUs check memory accesses through calls into
@@ -116,11 +122,5 @@ function(convgen_asan_kernel_flags target)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "GNU" OR NOT "address" IN_LIST _convgen_san_list)
     return()
   endif()
-  get_target_property(_srcs ${target} SOURCES)
-  foreach(_src ${_srcs})
-    if(_src MATCHES "gen_kernels_[0-9]+\\.cc$" OR _src MATCHES "src/kernels/[^/]+\\.cc$")
-      set_property(SOURCE ${_src} APPEND PROPERTY COMPILE_OPTIONS
-                   --param=asan-instrumentation-with-call-threshold=0)
-    endif()
-  endforeach()
+  _convgen_kernel_source_options(${target} --param=asan-instrumentation-with-call-threshold=0)
 endfunction()

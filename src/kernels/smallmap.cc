@@ -111,9 +111,12 @@ namespace internal {
 // the registry's r (a thread tile's first channel is a multiple of it, hence
 // of every target's block) and the size of the per-block arrays.
 constexpr int64_t kSmallmapMaxBlock = 32;
+// The block of every other target.
+constexpr int64_t kSmallmapMinBlock = 16;
 // The block on a Highway target (see the weights note above).
 constexpr int64_t SmallmapBlock(int64_t hwy_target) {
-  return (hwy_target == HWY_AVX3 || hwy_target == HWY_AVX3_DL) ? 32 : 16;
+  return (hwy_target == HWY_AVX3 || hwy_target == HWY_AVX3_DL) ? kSmallmapMaxBlock
+                                                                : kSmallmapMinBlock;
 }
 
 // Everything a segment needs; set up once per (sub-block, output row).
@@ -146,10 +149,10 @@ enum class SmallmapTiling { kRows, kFlatInPlace, kFlatBand };
 
 inline bool SmallmapInPlace(const Conv2dParams& p) { return p.pad_w == 0 && p.stride_w == 1; }
 
-// One group's packed weights (all its blocks of 16 channels: the band
-// sizing that reads it does not need AVX3's block padding).
+// One group's packed weights (all its blocks of kSmallmapMinBlock channels:
+// the band sizing that reads it does not need AVX3's block padding).
 inline int64_t SmallmapGroupWeightFloats(const Conv2dParams& p) {
-  return BlockedWeightFloats(p, 16) / p.groups;
+  return BlockedWeightFloats(p, kSmallmapMinBlock) / p.groups;
 }
 
 // The row band: where a group's packed weights fit in L2 (kBandTargetFloats,
@@ -825,24 +828,23 @@ void SmallmapTile(const KernelContext& ctx, const Tile& t, const float* input, f
       a.channels = std::min(sub_width, t.co_end - co0);
       const bool half = a.channels <= half_width;
       const bool quarter = a.channels <= quarter_width;
-      const auto& wide_fn = quarter ? WideQuarter::kByKW[kw_table]
-                            : half  ? WideHalf::kByKW[kw_table]
-                                    : Wide::kByKW[kw_table];
+      // The table of this sub-block's tile: quarter, half or full.
+      const auto tier = [&](const auto& full, const auto& half_t, const auto& quarter_t)
+          -> const auto& { return quarter ? quarter_t : half ? half_t : full; };
+      const auto& wide_fn =
+          tier(Wide::kByKW[kw_table], WideHalf::kByKW[kw_table], WideQuarter::kByKW[kw_table]);
       // Per edge case (1: left, 2: right, 3: both; 0 = wide_fn / narrow_fn).
       const std::array<SegmentFn, kRowMaxP>* wide_edge[4] = {&wide_fn, &wide_fn, &wide_fn,
                                                              &wide_fn};
-      const auto& narrow_fn = quarter ? NarrowQuarter::kByKW[kw_table]
-                              : half  ? NarrowHalf::kByKW[kw_table]
-                                      : Narrow::kByKW[kw_table];
+      const auto& narrow_fn = tier(Narrow::kByKW[kw_table], NarrowHalf::kByKW[kw_table],
+                                   NarrowQuarter::kByKW[kw_table]);
       const std::array<SegmentFn, kNarrowMaxP2>* narrow_edge[4] = {&narrow_fn, &narrow_fn,
                                                                    &narrow_fn, &narrow_fn};
       for (int e = 1; edge_skip && e < 4; ++e) {
-        wide_edge[e] = quarter ? &WideQuarter::kEdges3[e - 1]
-                       : half  ? &WideHalf::kEdges3[e - 1]
-                               : &Wide::kEdges3[e - 1];
-        narrow_edge[e] = quarter ? &NarrowQuarter::kEdges3[e - 1]
-                         : half  ? &NarrowHalf::kEdges3[e - 1]
-                                 : &Narrow::kEdges3[e - 1];
+        wide_edge[e] = &tier(Wide::kEdges3[e - 1], WideHalf::kEdges3[e - 1],
+                             WideQuarter::kEdges3[e - 1]);
+        narrow_edge[e] = &tier(Narrow::kEdges3[e - 1], NarrowHalf::kEdges3[e - 1],
+                               NarrowQuarter::kEdges3[e - 1]);
       }
       const SegmentFn* column_fn = columns ? ColumnTable(half) : nullptr;
       // Edge case of a segment [ox0, ox0 + width) of a row.
