@@ -45,6 +45,13 @@ FITTED = {
     ("avx3", 16, 1, 8, 1): (0.70, 0.70, 0.32),
     ("avx3", 8, 1, None, 2): (0.84, 0.78, 0.64),
     ("avx3", 16, 1, 8, 2): (0.62, 0.60, 0.30),
+    # 8x2v, stride 2 (the k7x7 s2 r16 row, session 14, AMD Zen 5 with two
+    # 512-bit FMA pipes, 229 GFLOP/s per core): rn_stem 86.4% of nominal
+    # peak (3 strips of 32 + a 16-wide tail run as 16x1v, the 8x1v row
+    # 63-69% and smallmap 83% in the same explore run). Not measured on
+    # Zen 4; there too it reads half the loads per FMA of 8x1v with twice the
+    # accumulators.
+    ("avx3", 8, 2, None, 2): (0.90, 0.86, 0.80),
     # interior refitted (issue 4): c100_5x5, 64-wide rows, interior strips
     # only, wall clock, quiet core: 97.8-98.8 GFLOP/s = 0.84 (was 0.76, a
     # CPU-time figure from a loaded machine; with it the plan ran c100 AVX2
