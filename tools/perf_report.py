@@ -3,6 +3,7 @@
 docs/performance.md, and checks the issues' ratio bars.
 
   python3 tools/perf_report.py RESULTS.json... [--targets TARGETS.json...]
+                               [--peaks PEAK.json...]
                                [--update docs/performance.md]
   python3 tools/perf_report.py --kxk-suite bench/suite.txt
   python3 tools/perf_report.py --self-test
@@ -20,6 +21,9 @@ k-th file with a given thread count belongs to run k: scaling (2 threads ÷
 per layer the median over the runs of AVX2 GFLOP/s ÷ AVX3 GFLOP/s (both
 timed in the same run, their repetitions in turns), against issue 4's bar
 (AVX2 within 10% of AVX3).
+--peaks: files of `convgen peak --json` (one a run, in the order of
+--targets): adds each target's share of its own FMA peak, AVX2 ÷ AVX3, for
+CPUs whose AVX2 peak is not AVX3's (see target_table).
 --kxk-suite SUITE: prints the issue-4 layers' lines of SUITE (ISSUE4_LAYERS,
 the one list of them), the layers of that comparison.
 
@@ -215,34 +219,71 @@ def scaling_table(runs):
             + "\n".join(lines) + "\n")
 
 
-def target_table(files):
-    """Issue 4: AVX2 ÷ AVX3 per layer, per run and the median over the runs."""
+def peak_ratio(peak):
+    """AVX2 ÷ AVX3 FMA peak of one `convgen peak --json` record, or None."""
+    by = {t["target"]: t["gflops"] for t in peak.get("targets", []) if t.get("gflops")}
+    if "AVX3" in by and "AVX2" in by and by["AVX3"] > 0:
+        return by["AVX2"] / by["AVX3"]
+    return None
+
+
+def target_table(files, peaks=()):
+    """Issue 4: AVX2 ÷ AVX3 per layer, per run and the median over the runs.
+
+    With `peaks` (one `convgen peak --json` record a run, same order), also
+    each target's share of its own FMA peak compared: (AVX2 ÷ AVX3) ÷ (AVX2
+    peak ÷ AVX3 peak). The bar (TARGET_BAR) assumes the two targets' peaks
+    equal, as on Zen 4 (a zmm FMA double-pumped over two 256-bit pipes); on
+    a CPU whose AVX2 peak is half its AVX3 peak (Zen 5, Intel with two
+    512-bit FMA ports) it cannot hold, and the efficiency column is the
+    figure left to compare."""
     per_layer, order = {}, []
-    for records in files:
+    ratios_of_peak = [peak_ratio(p) for p in peaks]
+    for run, records in enumerate(files):
         by = {}
         for r in records:
             if "peer" not in r and r["threads"] == 1:
                 by.setdefault(r["layer"], {})[r["target"]] = r["gflops"]
+        pr = ratios_of_peak[run] if run < len(ratios_of_peak) else None
         for layer, g in by.items():
             if "AVX3" in g and "AVX2" in g:
                 if layer not in per_layer:
                     order.append(layer)
-                per_layer.setdefault(layer, []).append((g["AVX3"], g["AVX2"]))
+                per_layer.setdefault(layer, []).append((g["AVX3"], g["AVX2"], pr))
     if not order:
         return ""
-    lines = ["| layer | AVX3 GFLOP/s | AVX2 GFLOP/s | AVX2 ÷ AVX3 (per run) | bar |",
-             "|---|---|---|---|---|"]
+    with_peaks = any(pr is not None for pairs in per_layer.values() for _, _, pr in pairs)
+    head = "| layer | AVX3 GFLOP/s | AVX2 GFLOP/s | AVX2 ÷ AVX3 (per run) | bar |"
+    rule = "|---|---|---|---|---|"
+    if with_peaks:
+        head += " of own peak: AVX2 ÷ AVX3 (per run) |"
+        rule += "---|"
+    lines = [head, rule]
     for layer in order:
         pairs = per_layer[layer]
-        ratios = [avx2 / avx3 for avx3, avx2 in pairs]
+        ratios = [avx2 / avx3 for avx3, avx2, _ in pairs]
         r = median(ratios)
-        lines.append("| %s | %.1f | %.1f | %.2f (%s) | ≥%.2f: %s |" % (
-            layer, median([a for a, _ in pairs]), median([b for _, b in pairs]), r,
+        line = "| %s | %.1f | %.1f | %.2f (%s) | ≥%.2f: %s |" % (
+            layer, median([a for a, _, _ in pairs]), median([b for _, b, _ in pairs]), r,
             " ".join("%.2f" % x for x in ratios), TARGET_BAR,
-            "ok" if r >= TARGET_BAR else "**short**"))
+            "ok" if r >= TARGET_BAR else "**short**")
+        if with_peaks:
+            eff = [avx2 / avx3 / pr for avx3, avx2, pr in pairs if pr]
+            line += " %.2f (%s) |" % (median(eff), " ".join("%.2f" % x for x in eff)) \
+                if eff else " — |"
+        lines.append(line)
+    note = ""
+    if with_peaks:
+        prs = [pr for pr in ratios_of_peak if pr]
+        note = ("AVX2 ÷ AVX3 FMA peak on this CPU (`convgen peak`, one core, per run): %s. "
+                "\"Of own peak\" divides each run's ratio by it: each target's share of its "
+                "own peak compared.%s\n\n" % (
+                    " ".join("%.2f" % x for x in prs),
+                    " The bar assumes equal peaks (Zen 4); with the AVX2 peak below %.2f of "
+                    "AVX3's it cannot hold." % TARGET_BAR if median(prs) < TARGET_BAR else ""))
     return ("\nTargets (issue 4): `convgen bench --target AVX3,AVX2`, 1 thread, %d run(s); the "
             "ratio is the median over the runs of AVX2 ÷ AVX3 in the same run.\n\n"
-            % len(files) + "\n".join(lines) + "\n")
+            % len(files) + note + "\n".join(lines) + "\n")
 
 
 def self_test():
@@ -292,6 +333,14 @@ def self_test():
     row = [line for line in target_table(tgt).splitlines() if line.startswith("| rn_3x3_7 |")][0]
     assert "| 0.92 (0.95 0.60 0.92) | ≥0.90: ok |" in row, row
     assert "**short**" in target_table(tgt[1:2])
+    # With each run's peak (AVX2 half of AVX3's): the share of own peak,
+    # 0.95 / 0.5, 0.60 / 0.5, 0.92 / 0.5 -> median 1.84, and the note.
+    half = {"targets": [{"target": "AVX3", "gflops": 200.0}, {"target": "AVX2", "gflops": 100.0}]}
+    text = target_table(tgt, [half, half, half])
+    row = [line for line in text.splitlines() if line.startswith("| rn_3x3_7 |")][0]
+    assert row.endswith("| ≥0.90: ok | 1.84 (1.90 1.20 1.84) |"), row
+    assert "per run): 0.50 0.50 0.50" in text and "cannot hold" in text, text
+    assert "of own peak" not in target_table(tgt)
     # The k x k suite comes from the public suite: all eight issue-4 layers, in order.
     suite = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "suite.txt")
     names = [line.rstrip().rsplit('n"', 1)[1][:-1] for line in kxk_suite(suite)]
@@ -325,12 +374,13 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("json", nargs="+")
     ap.add_argument("--targets", nargs="+", default=[])
+    ap.add_argument("--peaks", nargs="+", default=[])
     ap.add_argument("--update")
     args = ap.parse_args(argv)
     runs = Runs([load(path) for path in args.json])
     target_files = [load(p) for p in args.targets]
     text = (cpu_line([load(path) for path in args.json] + target_files) + main_table(runs)
-            + scaling_table(runs) + target_table(target_files))
+            + scaling_table(runs) + target_table(target_files, [load(p) for p in args.peaks]))
     if not args.update:
         sys.stdout.write(text)
         return 0

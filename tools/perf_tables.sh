@@ -20,6 +20,7 @@ last=$(( $(nproc) - 1 ))
 python3 tools/perf_report.py --kxk-suite bench/suite.txt > "$build/suite_kxk.txt"
 files=()
 targets=()
+peaks=()
 for run in $(seq 1 "$runs"); do
   echo "run $run of $runs" >&2
   taskset -c "$last" "$build/convgen" bench --suite bench/suite.txt --peers --threads 1 \
@@ -33,6 +34,11 @@ for run in $(seq 1 "$runs"); do
   taskset -c "$last" "$build/convgen" bench --suite "$build/suite_kxk.txt" --target AVX3,AVX2 \
     --threads 1 --reps "$reps" --json "$build/perf-targets-$run.json"
   targets+=("$build/perf-targets-$run.json")
+  # Each target's FMA peak on this core: AVX2's is AVX3's on Zen 4, half of
+  # it on Zen 5 (perf_report.py compares the targets' shares of their peaks).
+  taskset -c "$last" "$build/convgen" peak --json "$build/perf-peak-$run.json" >/dev/null
+  peaks+=("$build/perf-peak-$run.json")
 done
-python3 tools/perf_report.py "${files[@]}" --targets "${targets[@]}" --update docs/performance.md
+python3 tools/perf_report.py "${files[@]}" --targets "${targets[@]}" --peaks "${peaks[@]}" \
+  --update docs/performance.md
 echo "docs/performance.md updated" >&2
