@@ -93,17 +93,22 @@ class PointwiseRow(KernelRow):
         folded = target == "avx3" and t.v == 1
         return t.rs * t.v + t.v + (0 if folded else 1)
 
-    def efficiency(self, target):
+    def efficiency(self, target, two_zmm_pipes=False):
         """Modelled fraction of peak of a full strip, per input channel:
         FMA cycles RS·V·N/16 against load cycles (V pixel vectors at N/16 each,
         RS broadcasts at 1/2: two loads a cycle), and the 4-cycle FMA latency
-        (4 zmm or 8 narrower accumulators)."""
+        (4 zmm or 8 narrower accumulators). With `two_zmm_pipes` (AVX3 on a
+        CPU with two full-width 512-bit FMA pipes, src/targets.h): two zmm
+        FMAs and two zmm loads a cycle, 8 zmm accumulators to cover the
+        latency; 16x1v then reads 17 loads per 16 FMAs against 8 FMA cycles
+        (0.94), 8x3v 11 per 24 (1.0)."""
         t = self.tiles[target]
         n = t.lanes(target)
         width = max(n, 8) if target in ("avx3", "avx2") else 16
-        fma = t.rs * t.v * width / 16.0
-        loads = t.v * width / 16.0 + t.rs / 2.0
-        needed = 4 if n >= 16 else 8
+        pipes = 2.0 if two_zmm_pipes and target == "avx3" and n >= 16 else 1.0
+        fma = t.rs * t.v * width / 16.0 / pipes
+        loads = t.v * width / 16.0 / pipes + t.rs / 2.0
+        needed = (4 if n >= 16 else 8) * pipes
         latency = min(1.0, t.rs * t.v / float(needed))
         return round(TARGET_CEILING[target] * latency * fma / max(fma, loads), 3)
 
@@ -117,8 +122,9 @@ class PointwiseRow(KernelRow):
                               " ".join("%s=%s" % (t, self.tiles[t].text()) for t in TARGETS))
 
     def describe(self):
-        return " ".join("%s:%s regs=%d eff=%.3f" % (t, self.tiles[t].text(), self.registers(t),
-                                                     self.efficiency(t)) for t in TARGETS)
+        return " ".join("%s:%s regs=%d eff=%.3f/%.3f" % (
+            t, self.tiles[t].text(), self.registers(t), self.efficiency(t),
+            self.efficiency(t, two_zmm_pipes=True)) for t in TARGETS)
 
     def target_call(self, target):
         t = self.tiles[target]
@@ -127,8 +133,9 @@ class PointwiseRow(KernelRow):
 
     def once_lines(self):
         tiles = ",\n".join(
-            "    {%s, %d, %d, %d, %.3f}" % (HWY_TARGET_CONSTANT[t], self.tiles[t].rs, self.tiles[t].v,
-                                           self.tiles[t].lanes(t), self.efficiency(t))
+            "    {%s, %d, %d, %d, %.3f, %.3f}" % (
+                HWY_TARGET_CONSTANT[t], self.tiles[t].rs, self.tiles[t].v, self.tiles[t].lanes(t),
+                self.efficiency(t), self.efficiency(t, two_zmm_pipes=True))
             for t in TARGETS)
         return ["constexpr pointwise::TargetTile kTiles_%s[] = {\n%s};" % (self.name, tiles),
                 "double Estimate_%s(const Conv2dParams& p, int64_t target) {" % self.name,

@@ -2,9 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 #include <hwy/highway.h>
 #include <hwy/targets.h>
+
+#if HWY_ARCH_X86
+#include <cpuid.h>
+#endif
 
 namespace convgen {
 namespace internal {
@@ -63,6 +68,33 @@ int FloatLanes(int64_t target) {
   if (target == HWY_AVX2) return 8;
   if (target == HWY_SSE4 || target == HWY_SSSE3 || target == HWY_EMU128) return 4;
   return 1;
+}
+
+bool TwoZmmFmaPipesFor(bool amd, int family, int model) {
+  if (!amd || family != 0x1A) return false;
+  return (model >= 0x00 && model <= 0x1F) || (model >= 0x40 && model <= 0x4F);
+}
+
+bool TwoZmmFmaPipes() {
+  static const bool two = [] {
+#if HWY_ARCH_X86
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;
+    char vendor[13] = {};
+    std::memcpy(vendor, &ebx, 4);
+    std::memcpy(vendor + 4, &edx, 4);
+    std::memcpy(vendor + 8, &ecx, 4);
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+    const int base_family = static_cast<int>((eax >> 8) & 0xF);
+    const int family =
+        base_family == 0xF ? base_family + static_cast<int>((eax >> 20) & 0xFF) : base_family;
+    const int model = static_cast<int>(((eax >> 4) & 0xF) | (((eax >> 16) & 0xF) << 4));
+    return TwoZmmFmaPipesFor(std::strcmp(vendor, "AuthenticAMD") == 0, family, model);
+#else
+    return false;
+#endif
+  }();
+  return two;
 }
 
 }  // namespace internal

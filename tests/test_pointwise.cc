@@ -24,6 +24,8 @@
 #include "convgen/plan.h"
 #include "convgen/reference.h"
 #include "kernel.h"
+#include "kernels/pointwise.h"
+#include "targets.h"
 #include "test_kernels_util.h"
 
 namespace convgen {
@@ -206,6 +208,58 @@ TEST_CASE("pointwise kernels: fused channel shuffle equals conv then ChannelShuf
     }
   });
   CHECK(pairs > 0);
+}
+
+TEST_CASE("two full-width zmm FMA pipes: the CPUID rule") {
+  using internal::TwoZmmFmaPipesFor;
+  CHECK(TwoZmmFmaPipesFor(true, 0x1A, 0x02));   // EPYC Turin (session 14's host)
+  CHECK(TwoZmmFmaPipesFor(true, 0x1A, 0x11));   // EPYC Turin dense
+  CHECK(TwoZmmFmaPipesFor(true, 0x1A, 0x44));   // Ryzen 9000
+  CHECK_FALSE(TwoZmmFmaPipesFor(true, 0x1A, 0x24));  // Zen 5 laptop: split zmm FMAs
+  CHECK_FALSE(TwoZmmFmaPipesFor(true, 0x19, 0x11));  // Zen 4 EPYC Genoa
+  CHECK_FALSE(TwoZmmFmaPipesFor(true, 0x19, 0x61));  // Zen 4 Ryzen 7000
+  CHECK_FALSE(TwoZmmFmaPipesFor(false, 0x1A, 0x02)); // not AMD: unknown, the default
+  CHECK_FALSE(TwoZmmFmaPipesFor(false, 6, 0x55));    // Intel Xeon (Cascade Lake)
+}
+
+TEST_CASE("pointwise estimate: the two-pipe model only on zmm targets") {
+  namespace pw = internal::pointwise;
+  Conv2dParams p;
+  p.in_channels = 32;
+  p.out_channels = 64;
+  p.in_height = p.in_width = 112;
+  p.kernel_h = p.kernel_w = 1;
+  const pw::TargetTile tiles[] = {{HWY_AVX3, 16, 1, 16, 1.0, 0.5}, {HWY_AVX2, 8, 1, 8, 0.9, 0.3}};
+  const double one = pw::EstimateFor(p, HWY_AVX3, 16, tiles, 2, false);
+  CHECK(one > 0.9);
+  CHECK(pw::EstimateFor(p, HWY_AVX3, 16, tiles, 2, true) == Approx(one * 0.5));
+  // AVX2's ymm FMAs run two a cycle on both kinds of CPU: no change.
+  CHECK(pw::EstimateFor(p, HWY_AVX2, 16, tiles, 2, true) ==
+        pw::EstimateFor(p, HWY_AVX2, 16, tiles, 2, false));
+}
+
+TEST_CASE("dense 1x1 on AVX3: the plan's tile follows the FMA pipe count") {
+  // mb_pw_112: 8 x 3 vectors beat 16 x 1 by 1.09-1.27 on Zen 5 (two zmm FMA
+  // pipes), 16 x 1 is the fitted choice elsewhere (Zen 4: 93% of peak).
+  bool avx3 = false;
+  for (int64_t t : hwy::SupportedAndGeneratedTargets()) avx3 = avx3 || t == HWY_AVX3;
+  if (!avx3) return;
+  Conv2dParams p;
+  p.in_channels = 32;
+  p.out_channels = 64;
+  p.in_height = p.in_width = 112;
+  p.kernel_h = p.kernel_w = 1;
+  std::vector<float> w(static_cast<size_t>(p.weight_elements()), 0.5f);
+  PlanOptions o;
+  o.target = "AVX3";
+  o.threads = 1;
+  std::unique_ptr<Plan> plan;
+  const Status s = Plan::Create(p, w.data(), nullptr, o, &plan);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  INFO("TwoZmmFmaPipes=" << internal::TwoZmmFmaPipes());
+  CHECK(plan->kernel_name() ==
+        (internal::TwoZmmFmaPipes() ? "f32_conv1x1_r8_w3v" : "f32_conv1x1_r16_w1v"));
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include <hwy/detect_targets.h>  // HWY_AVX2
 
 #include "convgen/conv2d.h"
+#include "targets.h"  // TwoZmmFmaPipes
 
 namespace convgen {
 namespace internal {
@@ -34,6 +35,9 @@ struct TargetTile {
   int64_t target;  // HWY_AVX3, ...
   int rs, v, lanes;
   double efficiency;  // generator's model, fraction of the target's FMA peak
+  // The same model on a CPU with two full-width zmm FMA pipes (AVX3 only;
+  // TwoZmmFmaPipes): two zmm FMAs and two zmm loads a cycle.
+  double efficiency_two_zmm_pipes;
 };
 
 // True when the input can be read in place: output pixel p is input pixel p
@@ -130,8 +134,13 @@ inline int64_t ScratchFloats(const Conv2dParams& p) {
 // direct::Estimate): the tile's interior efficiency × useful lanes of the
 // pixel axis × useful channels of the last R block of a group × the per-strip
 // epilogue (R·V bias loads and stores against ci_g·R·V FMAs).
-inline double Estimate(const Conv2dParams& p, int64_t target, int R, const TargetTile* tiles,
-                       int num_tiles) {
+// `two_zmm_pipes` picks the tile model (TargetTile): on such a CPU, AMD Zen
+// 5, the 16 x 1-vector AVX3 tile (17 loads per 16 FMAs) is load-bound and
+// the 8 x 3 tiles win (session 14, explore, three rounds, AVX3 GFLOP/s of
+// r8_w3v over r16_w1v: mb_pw_112 1.09-1.27, mb_pw_14 1.11, rn_1x1_up 1.06,
+// shuffle_g3 / g8 1.06 / 1.10; rn_1x1_56 0.92-1.0, the one loss).
+inline double EstimateFor(const Conv2dParams& p, int64_t target, int R, const TargetTile* tiles,
+                          int num_tiles, bool two_zmm_pipes) {
   const TargetTile* tile = nullptr;
   for (int i = 0; i < num_tiles; ++i)
     if (tiles[i].target == target) tile = &tiles[i];
@@ -155,7 +164,15 @@ inline double Estimate(const Conv2dParams& p, int64_t target, int R, const Targe
   // tune`: rn_1x1_56 66.5, mb_pw_14 69.8 GFLOP/s, where smallmap ran 81 and
   // 97), against ~0.9 for ci_g <= 80 (shuffle_g3/g8: 103-105).
   const double deep_avx2 = (target == HWY_AVX2 && ci_g >= 128) ? 0.65 : 1.0;
-  return tile->efficiency * lane_use * co_use * epilogue * gather * deep_avx2;
+  const bool zmm = target == HWY_AVX3 || target == HWY_AVX3_DL;
+  const double efficiency =
+      zmm && two_zmm_pipes ? tile->efficiency_two_zmm_pipes : tile->efficiency;
+  return efficiency * lane_use * co_use * epilogue * gather * deep_avx2;
+}
+
+inline double Estimate(const Conv2dParams& p, int64_t target, int R, const TargetTile* tiles,
+                       int num_tiles) {
+  return EstimateFor(p, target, R, tiles, num_tiles, TwoZmmFmaPipes());
 }
 
 }  // namespace pointwise
