@@ -91,13 +91,23 @@ double TileImbalance(const std::vector<Tile>& tiles, int threads) {
 std::vector<Tile> MakeTiles(const Conv2dParams& p, int64_t out_h, int64_t out_w, int64_t r,
                             int threads) {
   constexpr int64_t kSmallPlane = 1024;
-  const int64_t want = threads <= 1 ? 1 : int64_t{4} * threads;
+  const bool one_by_one = p.kernel_h == 1 && p.kernel_w == 1;
+  const bool small_plane = one_by_one && out_h * out_w <= kSmallPlane;
+  // 1x1 layers on row bands take one tile per thread: a band's pixel run
+  // ends in a partial strip (and starts, on odd bands, with an aligning
+  // head), so every extra band adds a strip's tail per block of output
+  // channels, and its channel planes are read and written in shorter runs.
+  // Session 15, Zen 5, 2 threads, the same build with 4 / 2 / 1 tiles per
+  // thread in turns, medians of 3 (GFLOP/s): rn_1x1_56 344.8 / 364.7 /
+  // 369.3, rn_1x1_up 347.0 / 359.3 / 366.7, mb_pw_112 344.8 / 347.0 / 352.6.
+  // k x k layers keep 4 (rn_3x3_s2 349.7 / 325.3 / 331.5).
+  const int64_t tiles_per_thread = one_by_one && !small_plane ? 1 : 4;
+  const int64_t want = threads <= 1 ? 1 : tiles_per_thread * threads;
   const int64_t per_image = std::max<int64_t>(1, (want + p.batch - 1) / p.batch);
   const int64_t cog = p.out_channels_per_group();
   const int64_t group_chunks = std::min<int64_t>(p.groups, per_image);
   const int64_t left = (per_image + group_chunks - 1) / group_chunks;
   const int64_t r_blocks = std::max<int64_t>(1, (cog + r - 1) / r);
-  const bool small_plane = p.kernel_h == 1 && p.kernel_w == 1 && out_h * out_w <= kSmallPlane;
   const bool weights_dominate = !small_plane && p.groups == 1 && p.batch < threads &&
                                 p.weight_elements() > p.in_channels * p.in_height * p.in_width;
   const int64_t co_chunks =
@@ -110,19 +120,23 @@ std::vector<Tile> MakeTiles(const Conv2dParams& p, int64_t out_h, int64_t out_w,
   // Where those tiles cannot be shared out evenly (TileImbalance > 1%:
   // shuffle_g3_1x1, 3 groups of 5 blocks cut 1 + 2 + 2, nine tiles, 8 blocks'
   // work on one thread and 7 on the other) try more row bands and, on small
-  // 1x1 maps, one block per chunk (k x k layers would copy their input band
-  // once per chunk), and keep the fewest tiles within 0.5% of the evenest
-  // cut. Measured with 2 threads on one shared pool, plans alternating,
-  // medians of 9 (GFLOP/s), two runs: shuffle_g3_1x1 206.5 / 204.3 -> 214.3 /
-  // 215.5 with 15 blocks x 2 bands (3 groups x 4 bands: 216.1 / 207.6; 15
-  // blocks x 4 bands: 213.2 / 210.7). On this machine's suite at 2 threads no
-  // other layer's tiles change.
+  // 1x1 maps, every number of channel chunks (k x k layers would copy their
+  // input band once per chunk), and keep the fewest tiles within 0.5% of the
+  // evenest cut, cuts with fewer bands first. Measured with 2 threads on one
+  // shared pool, plans alternating, medians of 9 (GFLOP/s), two runs (Zen 4,
+  // R = 16): shuffle_g3_1x1 206.5 / 204.3 -> 214.3 / 215.5 with 15 blocks x 2
+  // bands (3 groups x 4 bands: 216.1 / 207.6; 15 blocks x 4 bands: 213.2 /
+  // 210.7). With R = 8 (Zen 5, 10 blocks a group) the old choice, one block
+  // per chunk, was 30 tiles; 3 groups x 2 chunks of 5 blocks, 6 tiles, ran
+  // 371.8 against 360.6 (medians of 3, in turns).
   if (threads > 1 && TileImbalance(tiles, threads) > 1.01) {
     std::vector<int64_t> chunk_options{co_chunks};
-    if (small_plane && r_blocks != co_chunks) chunk_options.push_back(r_blocks);
+    if (small_plane)
+      for (int64_t chunks = 1; chunks <= r_blocks; ++chunks)
+        if (chunks != co_chunks) chunk_options.push_back(chunks);
     std::vector<std::pair<double, std::vector<Tile>>> cuts;
-    for (const int64_t chunks : chunk_options)
-      for (int64_t more = 1; more <= 2 * threads && bands * more <= out_h; ++more) {
+    for (int64_t more = 1; more <= 2 * threads && bands * more <= out_h; ++more)
+      for (const int64_t chunks : chunk_options) {
         std::vector<Tile> cut = CutTiles(p, out_h, r, group_chunks, chunks, bands * more);
         cuts.emplace_back(TileImbalance(cut, threads), std::move(cut));
       }

@@ -128,6 +128,8 @@ TEST_CASE("tiles cover the output exactly once, evenly, for any thread count") {
       {1, 8, 384, 384, 28, 1, 16},  // shuffle_g8_1x1
       {1, 1, 512, 512, 7, 3, 16},   // rn_3x3_7 (weights dominate)
       {1, 1, 64, 64, 56, 3, 16},    // rn_3x3_56 (row bands)
+      {1, 1, 256, 64, 56, 1, 8},    // rn_1x1_56 (1x1 row bands: one per thread)
+      {1, 3, 240, 240, 28, 1, 8},   // shuffle_g3_1x1 with R = 8 (10 blocks a group)
       {1, 32, 32, 32, 112, 3, 8},   // dw_3x3_112
       {8, 1, 64, 64, 14, 3, 16},    // batch 8
       {3, 5, 20, 35, 9, 1, 8},      // odd everything, channel tail (7 per group)
@@ -167,6 +169,22 @@ TEST_CASE("tiles cover the output exactly once, evenly, for any thread count") {
   p.kernel_h = p.kernel_w = 1;
   const auto tiles = convgen::internal::MakeTiles(p, 28, 28, 16, 2);
   CHECK(convgen::internal::TileImbalance(tiles, 2) < 1.005);
+  // With R = 8 the fewest even tiles: 3 groups x 2 chunks of 5 blocks, all
+  // rows (it was 30 tiles of one block each: 360.6 against 371.8 GFLOP/s).
+  const auto r8 = convgen::internal::MakeTiles(p, 28, 28, 8, 2);
+  CHECK(convgen::internal::TileImbalance(r8, 2) < 1.005);
+  CHECK(r8.size() == 6);
+  for (const auto& t : r8) CHECK((t.oh_begin == 0 && t.oh_end == 28));
+  // A 1x1 layer on a large map: one band of rows per thread (tiling.cc).
+  Conv2dParams pw;
+  pw.in_channels = 256;
+  pw.out_channels = 64;
+  pw.in_height = pw.in_width = 56;
+  pw.kernel_h = pw.kernel_w = 1;
+  const auto bands = convgen::internal::MakeTiles(pw, 56, 56, 8, 2);
+  REQUIRE(bands.size() == 2);
+  CHECK(bands[0].oh_end == 28);
+  CHECK(bands[1].co_end == 64);
   // The model: 3 equal tiles on 2 workers keep one worker busy for 2 of them.
   std::vector<convgen::internal::Tile> three(3);
   for (auto& t : three) {
