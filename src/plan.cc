@@ -265,7 +265,11 @@ Status Plan::Run(const float* input, float* output, pthreadpool_t pool) const {
   if (input == nullptr) return InvalidArgument("input is null");
   if (output == nullptr) return InvalidArgument("output is null");
   const Impl& impl = *impl_;
-  if (pool == nullptr && impl.threads > 1) {
+  // A layer too small to be worth a dispatch runs on the calling thread,
+  // whatever pool it is given (tiling.h, WorthThreads).
+  const bool threaded = internal::WorthThreads(impl.ctx.params);
+  if (!threaded) pool = nullptr;
+  if (pool == nullptr && impl.threads > 1 && threaded) {
     std::call_once(impl.pool_once,
                    [&] { impl.pool = pthreadpool_create(static_cast<size_t>(impl.threads)); });
     pool = impl.pool;

@@ -2,10 +2,21 @@
 #include "tiling.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
 namespace convgen {
 namespace internal {
+
+namespace {
+std::atomic<double> min_threaded_flops{kMinThreadedFlops};
+}  // namespace
+
+bool WorthThreads(const Conv2dParams& p) {
+  return p.flops() >= min_threaded_flops.load(std::memory_order_relaxed);
+}
+
+double SetMinThreadedFlops(double flops) { return min_threaded_flops.exchange(flops); }
 
 // Tiles of `co_chunks` blocks of output channels (r-aligned) x `bands` row
 // bands x `group_chunks` runs of groups, per image.
@@ -65,8 +76,8 @@ double TileImbalance(const std::vector<Tile>& tiles, int threads) {
   return total > 0 ? *std::max_element(time.begin(), time.end()) * double(workers) / total : 1.0;
 }
 
-// Splits the output into tiles for `threads` workers. One thread: one tile
-// per image (the kernel orders its own loops for the caches). Several: about
+// Splits the output into tiles for `threads` workers. One thread, or a layer
+// under kMinThreadedFlops: one tile per image (the kernel orders its own loops for the caches). Several: about
 // 4 tiles per thread, so pthreadpool's work stealing evens out unequal tiles,
 // made of whole groups when there are many groups, then — for 1x1 layers on
 // small maps (at most kSmallPlane outputs) — of blocks of output channels
@@ -90,6 +101,7 @@ double TileImbalance(const std::vector<Tile>& tiles, int threads) {
 // tile splits a reduction, so the result is bit-identical for any thread count.
 std::vector<Tile> MakeTiles(const Conv2dParams& p, int64_t out_h, int64_t out_w, int64_t r,
                             int threads) {
+  if (!WorthThreads(p)) threads = 1;
   constexpr int64_t kSmallPlane = 1024;
   const bool one_by_one = p.kernel_h == 1 && p.kernel_w == 1;
   const bool small_plane = one_by_one && out_h * out_w <= kSmallPlane;

@@ -22,6 +22,12 @@ using convgen::Conv2dParams;
 
 namespace {
 
+// Thread every layer, however small: the tests' shapes are mostly under
+// kMinThreadedFlops, which plans run on the calling thread only (tiling.h).
+// Set before main, for every test of this binary; the case "layers under
+// 1 MFLOP run on the calling thread" restores the real threshold.
+const double kProductMinThreadedFlops = convgen::internal::SetMinThreadedFlops(0.0);
+
 // A few shapes per kernel: the first the kernel applies to is used.
 std::vector<Conv2dParams> CandidateShapes(const convgen::internal::KernelInfo& k) {
   std::vector<Conv2dParams> out;
@@ -266,6 +272,49 @@ TEST_CASE("smallmap narrow maps: same bits for any thread count") {
         }
       }
     }
+  }
+  pthreadpool_destroy(external);
+}
+
+// Below kMinThreadedFlops a plan cuts one tile per image and runs them on
+// the calling thread, its own pool or a caller's (a dispatch cost 3 us
+// against 0.25 us of work on the tiny layer); at and above, it threads.
+TEST_CASE("layers under 1 MFLOP run on the calling thread") {
+  struct Restore {
+    double was = convgen::internal::SetMinThreadedFlops(kProductMinThreadedFlops);
+    ~Restore() { convgen::internal::SetMinThreadedFlops(was); }
+  } restore;
+  REQUIRE(kProductMinThreadedFlops == convgen::internal::kMinThreadedFlops);
+  Conv2dParams tiny;  // mb1ic4ih8oc4oh8kh3ph1: 18.4 KFLOP
+  tiny.in_channels = tiny.out_channels = 4;
+  tiny.in_height = tiny.in_width = 8;
+  tiny.kernel_h = tiny.kernel_w = 3;
+  tiny.pad_h = tiny.pad_w = 1;
+  Conv2dParams big = tiny;  // 16 -> 16 channels, 16x16: 1.18 MFLOP
+  big.in_channels = big.out_channels = 16;
+  big.in_height = big.in_width = 16;
+  CHECK_FALSE(convgen::internal::WorthThreads(tiny));
+  CHECK(convgen::internal::WorthThreads(big));
+  CHECK(convgen::internal::MakeTiles(tiny, 8, 8, 8, 2).size() == 1);
+  CHECK(convgen::internal::MakeTiles(big, 16, 16, 8, 2).size() > 1);
+  tiny.batch = 3;  // 55 KFLOP: one tile per image, still on the caller
+  CHECK(convgen::internal::MakeTiles(tiny, 8, 8, 8, 2).size() == 3);
+
+  // The result is the reference's, with the plan's pool and a caller's.
+  const auto in = RandomFloats(static_cast<size_t>(tiny.input_elements()), 5);
+  const auto w = RandomFloats(static_cast<size_t>(tiny.weight_elements()), 6);
+  std::vector<float> want(static_cast<size_t>(tiny.output_elements()));
+  convgen::ReferenceConv2d(tiny, in.data(), w.data(), nullptr, -INFINITY, INFINITY, 0, want.data());
+  convgen::PlanOptions o;
+  o.threads = 2;
+  std::unique_ptr<convgen::Plan> plan;
+  REQUIRE(convgen::Plan::Create(tiny, w.data(), nullptr, o, &plan).ok());
+  pthreadpool_t external = pthreadpool_create(2);
+  for (pthreadpool_t pool : {pthreadpool_t{nullptr}, external}) {
+    std::vector<float> got(want.size(), std::nanf(""));
+    REQUIRE(plan->Run(in.data(), got.data(), pool).ok());
+    for (size_t i = 0; i < got.size(); ++i)
+      REQUIRE(std::fabs(got[i] - want[i]) <= 1e-4f * (1.0f + std::fabs(want[i])));
   }
   pthreadpool_destroy(external);
 }

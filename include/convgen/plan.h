@@ -42,7 +42,9 @@ struct PlanOptions {
   // Fused ShuffleNet channel shuffle of the output; 0 or 1 = none. Must
   // divide out_channels.
   int64_t shuffle_groups = 0;
-  // Worker threads of the plan's own pool; 0 = one per CPU.
+  // Worker threads of the plan's own pool; 0 = one per CPU. A layer under
+  // 1 MFLOP runs on the calling thread (a pool's dispatch would cost more
+  // than it saves), with this pool or a caller's.
   int threads = 0;
   // Path of a wisdom file (see `convgen tune`); empty = CONVGEN_WISDOM.
   std::string wisdom;

@@ -84,10 +84,13 @@ void RegisterKernels(CLI::App& app) {
     const int r = chosen ? std::max(1, chosen->r) : 1;
     const std::vector<Tile> tiles = MakeTiles(p, p.out_height(), p.out_width(), r, options.threads);
     std::printf(
-        "plan: %s on %s; %d thread%s: %zu tile%s, busiest thread %.1f%% over an even share\n",
+        "plan: %s on %s; %d thread%s: %zu tile%s, busiest thread %.1f%% over an even share%s\n",
         plan->kernel_name().c_str(), plan->target_name().c_str(), options.threads,
         options.threads == 1 ? "" : "s", tiles.size(), tiles.size() == 1 ? "" : "s",
-        100.0 * (TileImbalance(tiles, options.threads) - 1.0));
+        100.0 * (TileImbalance(tiles, WorthThreads(p) ? options.threads : 1) - 1.0),
+        options.threads > 1 && !WorthThreads(p)
+            ? " (under 1 MFLOP: every tile runs on the calling thread)"
+            : "");
   });
 }
 
