@@ -8,6 +8,7 @@
 //  - depth multipliers 1..3, ResNeXt-like 4-in 4-out groups, groups with fewer
 //    output channels than the block C (zero weights, not stored);
 //  - bias, clamp, fused shuffle, batch 2 and threads (row bands);
+//  - calls large enough to prefetch the next group's input rows;
 //  - the plan's heuristic choosing these families on dw_3x3_112 and
 //    rnx_g32_3x3.
 // Every case runs on every compiled target the CPU supports, through the
@@ -25,6 +26,7 @@
 #include "convgen/descriptor.h"
 #include "convgen/plan.h"
 #include "kernel.h"
+#include "kernels/dwconv.h"  // StreamsFromMemory
 #include "test_kernels_util.h"
 
 namespace convgen {
@@ -107,6 +109,25 @@ TEST_CASE("gconv: ResNeXt-like groups, fewer channels than the block, tall maps"
     t.input_guard(i % 2 ? GuardedFloats::kAtStart : GuardedFloats::kAtEnd);
     return true;
   });
+}
+
+// Calls whose input and output outgrow kStreamBytes (8 MiB) prefetch the
+// next group's input rows while a group computes (dwconv.h): batch 6 of 8
+// groups of 192 x 192 (9.4 MB at stride 1, 8.8 MB at stride 2), groups
+// of 1 and 2 channels, 2 threads (so the last group of every tile and of
+// each thread's range occurs). Exact results, guard pages, every target.
+TEST_CASE("dwconv and gconv on calls that stream from memory (next-group prefetch)") {
+  for (const char* family : {"dwconv", "gconv"}) {
+    Sweep(family, [&](KernelTester& t, int i) {
+      if (i >= 1) return false;  // one case per kernel and target: 0.1-0.2 s each
+      const int64_t per_group = std::string(family) == "gconv" ? 2 : 1;
+      const int64_t pad = (t.params().kernel_h - 1) / 2;
+      t.batch(6).channels(8 * per_group, 8 * per_group).groups(8).pad(pad, pad);
+      t.input_size(192, 192).bias(true).threads(2);
+      REQUIRE(internal::rowtile::StreamsFromMemory(t.params()));
+      return true;
+    });
+  }
 }
 
 // The heuristic picks the row-tile families where they are the fastest

@@ -64,8 +64,10 @@
 #include <limits>
 #include <utility>
 
+#include "hwy/cache_control.h"  // Prefetch
 #include "hwy/highway.h"
 #include "kernel.h"
+#include "kernels/dwconv.h"  // StreamsFromMemory
 
 HWY_BEFORE_NAMESPACE();
 namespace convgen {
@@ -250,6 +252,18 @@ struct Source {
   ptrdiff_t ih0;         // input row of output row 0, kernel row 0 (may be < 0)
   ptrdiff_t c0;          // input column of lane 0, kernel column 0 (may be < 0)
 };
+
+// Software prefetch of the input rows [r0, r1) of `channels` planes (one
+// prefetch per cache line) for the next group while this one computes:
+// internal::rowtile::StreamsFromMemory (dwconv.h) says when.
+HWY_INLINE void PrefetchRows(const float* first_plane, int64_t channels, ptrdiff_t in_plane,
+                             ptrdiff_t in_w, ptrdiff_t r0, ptrdiff_t r1) {
+  constexpr ptrdiff_t kLineFloats = 64 / sizeof(float);
+  for (int64_t c = 0; c < channels; ++c) {
+    const float* row = first_plane + c * in_plane;
+    for (ptrdiff_t i = r0 * in_w; i < r1 * in_w; i += kLineFloats) hwy::Prefetch(row + i);
+  }
+}
 
 // Where one tile's outputs go: channels [c_begin, c_end) of the C block,
 // the first `rows` of its T rows, `valid` columns from ow0.
@@ -650,6 +664,7 @@ void DwconvTile(D d, const internal::KernelContext& ctx, const internal::Tile& t
   // 28 → 14, so left as it was.
   constexpr bool kStoreRows =
       SH == 1 && SW == 1 && rowtile::WeightsInRegisters<KH, KW, SW, 1, T, V, D>();
+  const bool prefetch = internal::rowtile::StreamsFromMemory(p);
   for (int64_t g = t.g_begin; g < t.g_end; ++g) {
     s.in = input + (t.n * p.in_channels + g) * s.in_plane;
     for (int64_t j = t.co_begin; j < t.co_end; ++j) {
@@ -660,6 +675,9 @@ void DwconvTile(D d, const internal::KernelContext& ctx, const internal::Tile& t
         k.rows = std::min<int64_t>(T, t.oh_end - oh0);
         s.ih0 = oh0 * SH - p.pad_h;
         rowtile::RowOfStrips<KH, KW, SH, SW, 1, T, V, kStoreRows>(d, ctx, s, k, output);
+        if (prefetch && g + 1 < t.g_end)
+          rowtile::PrefetchRows(s.in + s.in_plane, 1, s.in_plane, s.in_w, oh0 * SH,
+                                std::min<ptrdiff_t>(s.in_h, (oh0 + k.rows) * SH));
       }
     }
   }

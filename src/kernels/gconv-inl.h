@@ -51,6 +51,7 @@ void GconvTile(D d, const internal::KernelContext& ctx, const internal::Tile& t,
   k.n = t.n;
   k.c_begin = static_cast<int>(t.co_begin);
   k.c_end = static_cast<int>(std::min<int64_t>(t.co_end, C));
+  const bool prefetch = internal::rowtile::StreamsFromMemory(p);
   for (int64_t g = t.g_begin; g < t.g_end; ++g) {
     s.in = input + (t.n * p.in_channels + g * ci_g) * s.in_plane;
     s.w = ctx.packed_weights + g * ci_g * (KH * KW * C);
@@ -60,6 +61,9 @@ void GconvTile(D d, const internal::KernelContext& ctx, const internal::Tile& t,
       k.rows = std::min<int64_t>(T, t.oh_end - oh0);
       s.ih0 = oh0 * SH - p.pad_h;
       rowtile::RowOfStrips<KH, KW, SH, SW, C, T, V>(d, ctx, s, k, output);
+      if (prefetch && g + 1 < t.g_end)
+        rowtile::PrefetchRows(s.in + ci_g * s.in_plane, ci_g, s.in_plane, s.in_w, oh0 * SH,
+                              std::min<ptrdiff_t>(s.in_h, (oh0 + k.rows) * SH));
     }
   }
 }
