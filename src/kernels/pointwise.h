@@ -167,7 +167,21 @@ inline double EstimateFor(const Conv2dParams& p, int64_t target, int R, const Ta
   const bool zmm = target == HWY_AVX3 || target == HWY_AVX3_DL;
   const double efficiency =
       zmm && two_zmm_pipes ? tile->efficiency_two_zmm_pipes : tile->efficiency;
-  return efficiency * lane_use * co_use * epilogue * gather * deep_avx2;
+  // Two zmm pipes, deep reductions on small maps: smallmap (which packs its
+  // input band) runs ahead of every pointwise tile from ci_g = 512 on maps
+  // of at most 28 x 28, not below, not on 56 x 56. Session 15, Zen 5, 1
+  // thread, each shape's kernels in turns (bench --kernel, medians of 2,
+  // GFLOP/s r8_w3v / r16_w1v / smallmap): ci 512 -> 256 14x14 180.2 / 160.6
+  // / 189.1, 28x28 176.0 / 176.6 / 190.8, 56x56 185.9 / 176.8 / 180.0; ci
+  // 1024 -> 256 14x14 181.3 / 160.6 / 198.1, 28x28 184.4 / 176.2 / 200.9,
+  // 56x56 179.1 / 179.8 / 150.6; ci 256 -> 256 14x14 178.7 / 163.2 / 176.6,
+  // 28x28 184.6 / 170.6 / 180.3. mb_pw_14 (512 -> 512, 14x14), three
+  // rounds: r8_w3v 144.7 / 182.1 / 182.7, smallmap 187.8 / 194.6 / 198.6.
+  // 0.85 puts these pointwise estimates (0.98-1.0) under smallmap's
+  // (0.87-0.89). Not measured on Zen 4 (the flag is false there).
+  const double deep_two_pipes =
+      zmm && two_zmm_pipes && ci_g >= 512 && pixels <= 28 * 28 ? 0.85 : 1.0;
+  return efficiency * lane_use * co_use * epilogue * gather * deep_avx2 * deep_two_pipes;
 }
 
 inline double Estimate(const Conv2dParams& p, int64_t target, int R, const TargetTile* tiles,
