@@ -12,6 +12,7 @@
 #include <hwy/highway.h>
 #include <hwy/targets.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -108,14 +109,16 @@ TEST_CASE("pointwise kernels: group widths, strides, ci chunks, pixel blocks") {
   CHECK(pairs > 0);
 }
 
-// The kernels peel a first block of pixels so that later stores are aligned
-// (when the plane is a whole number of vectors): every misalignment of the
-// output, with and without a thread split into row bands.
-TEST_CASE("pointwise kernels: any output alignment") {
+// The kernels peel a first block of pixels so that later loads or stores
+// are aligned (when the plane is a whole number of vectors): every
+// misalignment of the output and of the input, in 16 pairs, with and
+// without a thread split into row bands; 24 input channels a group (loads
+// aligned where ci_g >= R) and 6 (stores aligned).
+TEST_CASE("pointwise kernels: any input and output alignment") {
   const int pairs = ForEachPointwiseKernelAndTarget([&](const KernelInfo& k, const std::string& target) {
     for (int64_t groups : {1, 4}) {
       Conv2dParams p;
-      p.in_channels = 8;
+      p.in_channels = 24;
       p.out_channels = 20;
       p.groups = groups;
       p.kernel_h = p.kernel_w = 1;
@@ -139,11 +142,15 @@ TEST_CASE("pointwise kernels: any output alignment") {
         std::unique_ptr<Plan> plan;
         REQUIRE(Plan::Create(p, weights.data(), nullptr, opt, &plan).ok());
         for (size_t offset = 0; offset < 16; ++offset) {
+          const size_t in_offset = offset * 5 % 16;
           INFO("kernel=" << k.name << " target=" << target << " groups=" << groups
-                         << " threads=" << threads << " output offset=" << offset);
+                         << " threads=" << threads << " output offset=" << offset
+                         << " input offset=" << in_offset);
+          std::vector<float> in_buffer(input.size() + 16);
+          std::copy(input.begin(), input.end(), in_buffer.begin() + in_offset);
           std::vector<float> buffer(out_n + 32, testing::Poison());
           float* out = buffer.data() + offset;
-          REQUIRE(plan->Run(input.data(), out).ok());
+          REQUIRE(plan->Run(in_buffer.data() + in_offset, out).ok());
           CHECK(std::memcmp(out, want.data(), out_n * sizeof(float)) == 0);
           CHECK(testing::IsPoison(out[out_n]));
         }

@@ -229,14 +229,24 @@ void PointwiseTile(D d, const internal::KernelContext& ctx, const internal::Tile
   float* out_rows[R];
   float bias[R];
 
-  // Aligned stores: when every output channel plane is a whole number of
-  // vectors, all output rows share one alignment, and a first block of
-  // `head` pixels makes every later full vector store aligned (a 64-byte
-  // zmm store that straddles two cache lines costs two: rn_1x1_up, 3.2 MB of
-  // output, 105 -> 110 GFLOP/s cpu time on AVX3 with the head).
+  // Aligned vectors: when every channel plane is a whole number of vectors,
+  // all output rows share one alignment (and, read in place, all input
+  // rows another), and a first block of `head` pixels aligns every later
+  // full vector of one side (a 64-byte zmm access that straddles two cache
+  // lines costs two: rn_1x1_up, 3.2 MB of output, 105 -> 110 GFLOP/s cpu
+  // time on AVX3 with the stores aligned). The side with more accesses per
+  // strip: the input's ci_g·V loads where ci_g >= R, else the output's RS·V
+  // stores. Session 15, Zen 5, r8_w3v, 1 thread, every input and output
+  // offset of 0/4/8/12 floats: rn_1x1_56 (ci 256) 163-170 GFLOP/s when the
+  // offsets differed and the stores were aligned, 185-192 at every
+  // offset with the loads aligned; rn_1x1_up (ci 64) and mb_pw_112 (ci 32)
+  // unchanged (184-191, 176-182).
   int64_t head = 0;
   if (N > 1 && out_plane % N == 0) {
-    const uintptr_t first = reinterpret_cast<uintptr_t>(output + p_begin) / sizeof(float);
+    const bool align_loads = in_place && ci_g >= R;
+    const float* aligned_by_head =
+        align_loads ? input + t.n * p.in_channels * in_plane + p_begin : output + p_begin;
+    const uintptr_t first = reinterpret_cast<uintptr_t>(aligned_by_head) / sizeof(float);
     head = std::min<int64_t>(p_end - p_begin, static_cast<int64_t>((N - first % N) % N));
   }
 
