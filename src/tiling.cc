@@ -77,9 +77,10 @@ double TileImbalance(const std::vector<Tile>& tiles, int threads) {
 }
 
 // Splits the output into tiles for `threads` workers. One thread, or a layer
-// under kMinThreadedFlops: one tile per image (the kernel orders its own loops for the caches). Several: about
-// 4 tiles per thread, so pthreadpool's work stealing evens out unequal tiles,
-// made of whole groups when there are many groups, then — for 1x1 layers on
+// under kMinThreadedFlops: one tile per image (the kernel orders its own
+// loops for the caches). Several: about 4 tiles per thread (1x1 layers on
+// row bands: one, see below), so pthreadpool's work stealing evens out
+// unequal tiles, made of whole groups when there are many groups, then — for 1x1 layers on
 // small maps (at most kSmallPlane outputs) — of blocks of output channels
 // aligned to the kernel's register block `r` (a band of a few rows of a 14x14
 // plane is a ragged pixel strip, 2 rows = 28 = 16 + a 12-lane tail: with 2

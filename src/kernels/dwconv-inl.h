@@ -675,7 +675,7 @@ void DwconvTile(D d, const internal::KernelContext& ctx, const internal::Tile& t
         k.rows = std::min<int64_t>(T, t.oh_end - oh0);
         s.ih0 = oh0 * SH - p.pad_h;
         rowtile::RowOfStrips<KH, KW, SH, SW, 1, T, V, kStoreRows>(d, ctx, s, k, output);
-        if (prefetch && g + 1 < t.g_end)
+        if (prefetch && j + 1 == t.co_end && g + 1 < t.g_end)  // the plane's last pass
           rowtile::PrefetchRows(s.in + s.in_plane, 1, s.in_plane, s.in_w, oh0 * SH,
                                 std::min<ptrdiff_t>(s.in_h, (oh0 + k.rows) * SH));
       }

@@ -80,10 +80,10 @@ inline int64_t NoScratch(const Conv2dParams&) { return 0; }
 // rows, one band ahead (PrefetchRows, dwconv-inl.h). The hardware
 // prefetcher alone left these kernels latency-bound at 7 GB/s. Session 15,
 // Zen 5, 1 thread, GFLOP/s without / with the prefetch (two rounds):
-//   rnx_g32_3x3 (3.2 MB a image) mb1 118.0 / 113.7, 116.6 / 121.0;
+//   rnx_g32_3x3 (3.2 MB an image) mb1 118.0 / 113.7, 116.6 / 121.0;
 //     mb2 107.9 / 109.9, 116.7 / 114.7; mb4 79.0 / 93.2, 75.0 / 96.6;
 //     mb8 62.8 / 85.4, 57.8 / 79.9
-//   dw_3x3_112 (3.2 MB a image) mb1 84.4 / 82.0, 80.6 / 80.0;
+//   dw_3x3_112 (3.2 MB an image) mb1 84.4 / 82.0, 80.6 / 80.0;
 //     mb4 68.1 / 76.7, 69.3 / 76.8; mb8 31.4 / 48.7, 32.5 / 47.7
 // Neutral to 4% lower where the data stays cached (mb1, mb2: the prefetches
 // cost issue slots), so only from kStreamBytes up, between mb2's 6.4 MB and
