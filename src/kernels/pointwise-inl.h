@@ -238,7 +238,7 @@ void PointwiseTile(D d, const internal::KernelContext& ctx, const internal::Tile
   // strip: the input's ci_g·V loads where ci_g >= R, else the output's RS·V
   // stores. Session 15, Zen 5, r8_w3v, 1 thread, every input and output
   // offset of 0/4/8/12 floats: rn_1x1_56 (ci 256) 163-170 GFLOP/s when the
-  // offsets differed and the stores were aligned, 185-192 at every
+  // offsets differed and the stores were aligned, 182-192 at every
   // offset with the loads aligned; rn_1x1_up (ci 64) and mb_pw_112 (ci 32)
   // unchanged (184-191, 176-182).
   int64_t head = 0;
