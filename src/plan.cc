@@ -44,6 +44,9 @@ struct Plan::Impl {
   std::vector<Tile> tiles;
   int64_t scratch_floats = 0;
   int threads = 1;
+  // WorthThreads(params) at Create: a smaller layer runs every Run on the
+  // calling thread, whatever pool it is given (its tiles are cut as for one).
+  bool threaded = true;
   std::string kernel_name, target_name, log;
   // The plan's own pool, created on the first multi-threaded Run.
   mutable std::once_flag pool_once;
@@ -253,6 +256,7 @@ Status Plan::Create(const Conv2dParams& params, const float* weights, const floa
     return OutOfRange("kernel " + std::string(impl->kernel->name) + " needs " +
                       std::to_string(impl->scratch_floats) +
                       " floats of scratch, more than the 2^47-byte address space");
+  impl->threaded = internal::WorthThreads(params);
   impl->tiles =
       MakeTiles(params, ctx.out_h, ctx.out_w, std::max(1, impl->kernel->r), impl->threads);
 
@@ -265,11 +269,9 @@ Status Plan::Run(const float* input, float* output, pthreadpool_t pool) const {
   if (input == nullptr) return InvalidArgument("input is null");
   if (output == nullptr) return InvalidArgument("output is null");
   const Impl& impl = *impl_;
-  // A layer too small to be worth a dispatch runs on the calling thread,
-  // whatever pool it is given (tiling.h, WorthThreads).
-  const bool threaded = internal::WorthThreads(impl.ctx.params);
-  if (!threaded) pool = nullptr;
-  if (pool == nullptr && impl.threads > 1 && threaded) {
+  if (!impl.threaded) {
+    pool = nullptr;  // too small to be worth a dispatch (tiling.h, WorthThreads)
+  } else if (pool == nullptr && impl.threads > 1) {
     std::call_once(impl.pool_once,
                    [&] { impl.pool = pthreadpool_create(static_cast<size_t>(impl.threads)); });
     pool = impl.pool;

@@ -80,11 +80,12 @@ double TileImbalance(const std::vector<Tile>& tiles, int threads) {
 // under kMinThreadedFlops: one tile per image (the kernel orders its own
 // loops for the caches). Several: about 4 tiles per thread (1x1 layers on
 // row bands: one, see below), so pthreadpool's work stealing evens out
-// unequal tiles, made of whole groups when there are many groups, then — for 1x1 layers on
-// small maps (at most kSmallPlane outputs) — of blocks of output channels
-// aligned to the kernel's register block `r` (a band of a few rows of a 14x14
-// plane is a ragged pixel strip, 2 rows = 28 = 16 + a 12-lane tail: with 2
-// threads mb_pw_14 ran 195 GFLOP/s on row bands, 225 on channel blocks),
+// unequal tiles, made of whole groups when there are many groups, then —
+// for 1x1 layers on small maps (at most kSmallPlane outputs) — of blocks of
+// output channels aligned to the kernel's register block `r` (a band of a
+// few rows of a 14x14 plane is a ragged pixel strip, 2 rows = 28 = 16 + a
+// 12-lane tail: with 2 threads mb_pw_14 ran 195 GFLOP/s on row bands, 225
+// on channel blocks),
 // else of bands of rows, adding channel blocks only when a map has too few
 // rows to go round. (k x k layers keep row bands: channel blocks repeat the
 // kernels' per-tile input band copies — rn_3x3_s2 fell from 190 to 116.)

@@ -253,16 +253,19 @@ struct Source {
   ptrdiff_t c0;          // input column of lane 0, kernel column 0 (may be < 0)
 };
 
-// Software prefetch of the input rows [r0, r1) of `channels` planes (one
-// prefetch per cache line) for the next group while this one computes:
+// Software prefetch, one per cache line, of the input rows that output rows
+// [oh0, oh0 + rows) start from (rows oh0·SH up to (oh0 + rows)·SH), in the
+// s.ci planes of the next group, which begins right after this one's:
+// while this group computes a band, the next group's band comes in.
 // internal::rowtile::StreamsFromMemory (dwconv.h) says when.
-HWY_INLINE void PrefetchRows(const float* first_plane, int64_t channels, ptrdiff_t in_plane,
-                             ptrdiff_t in_w, ptrdiff_t r0, ptrdiff_t r1) {
+template <int SH>
+HWY_INLINE void PrefetchNextGroupBand(const Source& s, int64_t oh0, int64_t rows) {
   constexpr ptrdiff_t kLineFloats = 64 / sizeof(float);
-  for (int64_t c = 0; c < channels; ++c) {
-    const float* row = first_plane + c * in_plane;
-    for (ptrdiff_t i = r0 * in_w; i < r1 * in_w; i += kLineFloats) hwy::Prefetch(row + i);
-  }
+  const float* next = s.in + s.ci * s.in_plane;
+  const ptrdiff_t begin = oh0 * SH * s.in_w;
+  const ptrdiff_t end = std::min<ptrdiff_t>(s.in_h, (oh0 + rows) * SH) * s.in_w;
+  for (int64_t c = 0; c < s.ci; ++c)
+    for (ptrdiff_t i = begin; i < end; i += kLineFloats) hwy::Prefetch(next + c * s.in_plane + i);
 }
 
 // Where one tile's outputs go: channels [c_begin, c_end) of the C block,
@@ -676,8 +679,7 @@ void DwconvTile(D d, const internal::KernelContext& ctx, const internal::Tile& t
         s.ih0 = oh0 * SH - p.pad_h;
         rowtile::RowOfStrips<KH, KW, SH, SW, 1, T, V, kStoreRows>(d, ctx, s, k, output);
         if (prefetch && j + 1 == t.co_end && g + 1 < t.g_end)  // the plane's last pass
-          rowtile::PrefetchRows(s.in + s.in_plane, 1, s.in_plane, s.in_w, oh0 * SH,
-                                std::min<ptrdiff_t>(s.in_h, (oh0 + k.rows) * SH));
+          rowtile::PrefetchNextGroupBand<SH>(s, oh0, k.rows);
       }
     }
   }

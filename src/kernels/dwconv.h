@@ -77,7 +77,7 @@ inline int64_t NoScratch(const Conv2dParams&) { return 0; }
 // Whether a call's input and output together (all images) outgrow what the
 // last-level cache can be counted on to hold, so that the input streams
 // from memory: then the row-tile kernels prefetch the next group's input
-// rows, one band ahead (PrefetchRows, dwconv-inl.h). The hardware
+// rows, one band ahead (PrefetchNextGroupBand, dwconv-inl.h). The hardware
 // prefetcher alone left these kernels latency-bound at 7 GB/s. Session 15,
 // Zen 5, 1 thread, GFLOP/s without / with the prefetch (two rounds):
 //   rnx_g32_3x3 (3.2 MB an image) mb1 118.0 / 113.7, 116.6 / 121.0;

@@ -61,9 +61,7 @@ void GconvTile(D d, const internal::KernelContext& ctx, const internal::Tile& t,
       k.rows = std::min<int64_t>(T, t.oh_end - oh0);
       s.ih0 = oh0 * SH - p.pad_h;
       rowtile::RowOfStrips<KH, KW, SH, SW, C, T, V>(d, ctx, s, k, output);
-      if (prefetch && g + 1 < t.g_end)
-        rowtile::PrefetchRows(s.in + ci_g * s.in_plane, ci_g, s.in_plane, s.in_w, oh0 * SH,
-                              std::min<ptrdiff_t>(s.in_h, (oh0 + k.rows) * SH));
+      if (prefetch && g + 1 < t.g_end) rowtile::PrefetchNextGroupBand<SH>(s, oh0, k.rows);
     }
   }
 }

@@ -83,12 +83,13 @@ void RegisterKernels(CLI::App& app) {
     const KernelInfo* chosen = FindKernel(plan->kernel_name());
     const int r = chosen ? std::max(1, chosen->r) : 1;
     const std::vector<Tile> tiles = MakeTiles(p, p.out_height(), p.out_width(), r, options.threads);
+    const bool threaded = WorthThreads(p);
     std::printf(
         "plan: %s on %s; %d thread%s: %zu tile%s, busiest thread %.1f%% over an even share%s\n",
         plan->kernel_name().c_str(), plan->target_name().c_str(), options.threads,
         options.threads == 1 ? "" : "s", tiles.size(), tiles.size() == 1 ? "" : "s",
-        100.0 * (TileImbalance(tiles, WorthThreads(p) ? options.threads : 1) - 1.0),
-        options.threads > 1 && !WorthThreads(p)
+        100.0 * (TileImbalance(tiles, threaded ? options.threads : 1) - 1.0),
+        options.threads > 1 && !threaded
             ? " (under 1 MFLOP: every tile runs on the calling thread)"
             : "");
   });
