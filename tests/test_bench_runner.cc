@@ -248,7 +248,7 @@ TEST_CASE("a tiny layer gives one complete record", "[bench_runner]") {
 TEST_CASE("forced kernel and thread count reach the plan", "[bench_runner]") {
   BenchOptions o = QuickOptions();
   o.kernel = "reference";
-  o.threads = 2;
+  o.threads = {2};
   std::vector<BenchRecord> records;
   REQUIRE(convgen::tools::RunBench({Parse(kTinyLayer)}, o, &records, nullptr).ok());
   REQUIRE(records.size() == 1);
@@ -308,7 +308,7 @@ TEST_CASE("bad options fail before anything runs", "[bench_runner]") {
   CHECK(s.message().find("no_such_kernel") != std::string::npos);
 
   o = QuickOptions();
-  o.threads = 0;
+  o.threads = {0};
   s = convgen::tools::RunBench({Parse(kTinyLayer)}, o, &records, nullptr);
   REQUIRE_FALSE(s.ok());
   CHECK(s.message().find("threads=0") != std::string::npos);
@@ -423,6 +423,72 @@ TEST_CASE("peers agree with convgen on a tiny layer", "[bench_runner]") {
     CHECK(p.ours_target == records[0].target);
     CHECK(p.ours_gflops > 0);
   }
+}
+
+TEST_CASE("several thread counts: rows per count and target, scaling, peers per count",
+          "[bench_runner]") {
+  // bench --threads 1,2: every (thread count, target) row of a layer timed in
+  // turns; each row's scaling is over its target's row at the first count.
+  BenchOptions o = QuickOptions();
+  o.threads = {1, 2};
+  o.target = "all";
+  o.peers = true;
+  const LayerDesc layer = Parse(kTinyLayer);
+  std::vector<BenchRecord> records;
+  const convgen::Status s = convgen::tools::RunBench({layer, layer}, o, &records, nullptr);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  const size_t n = convgen::internal::SupportedCompiledTargets().size();
+  REQUIRE(records.size() == 2 * 2 * n);  // 2 layers x 2 counts x n targets
+  for (size_t layer_i = 0; layer_i < 2; ++layer_i)
+    for (size_t i = 0; i < 2 * n; ++i) {
+      const BenchRecord& r = records[layer_i * 2 * n + i];
+      const BenchRecord& base = records[layer_i * 2 * n + i % n];
+      INFO("layer " << layer_i << " row " << i);
+      REQUIRE_FALSE(r.skipped);
+      CHECK(r.layer_index == static_cast<int>(layer_i));
+      CHECK(r.threads == (i < n ? 1 : 2));
+      CHECK(r.target == base.target);
+      CHECK(r.gflops > 0);
+      if (i < n)
+        CHECK(r.scaling == 0);
+      else
+        CHECK(r.scaling == Approx(r.gflops / base.gflops));
+      // Peers ran at this row's count, in turns with the count's first target.
+      for (const convgen::tools::PeerRecord& p : r.peers) {
+        if (!p.available) continue;
+        CHECK_FALSE(p.mismatch);
+        CHECK(p.ours_target == records[layer_i * 2 * n + (i < n ? 0 : n)].target);
+        CHECK(p.ours_gflops > 0);
+      }
+    }
+  // The table gains the scaling column; one count alone does not.
+  CHECK(convgen::tools::FormatBenchTable(records).find("scaling") != std::string::npos);
+  const std::vector<BenchRecord> one_count(records.begin(), records.begin() + n);
+  CHECK(convgen::tools::FormatBenchTable(one_count).find("scaling") == std::string::npos);
+  // JSON: each available peer once per layer and count, after that count's rows.
+  const std::vector<JsonObject> objects =
+      ParseJsonArray(convgen::tools::BenchRecordsToJson(records));
+  size_t available = 0;
+  for (const convgen::tools::PeerRecord& p : records[0].peers) available += p.available;
+  REQUIRE(objects.size() == 2 * (2 * n + 2 * available));
+  for (size_t layer_i = 0; layer_i < 2; ++layer_i)
+    for (size_t count = 0; count < 2; ++count) {
+      const size_t first = (layer_i * 2 + count) * (n + available);
+      for (size_t k = 0; k < n + available; ++k) {
+        const JsonObject& obj = objects[first + k];
+        CHECK(std::stoi(obj.values.at("threads")) == (count == 0 ? 1 : 2));
+        CHECK(obj.values.count("peer") == (k < n ? 0u : 1u));
+      }
+    }
+
+  // A count listed twice is an error naming it.
+  o.threads = {2, 1, 2};
+  const convgen::Status twice = convgen::tools::RunBench({layer}, o, &records, nullptr);
+  REQUIRE_FALSE(twice.ok());
+  CHECK(twice.message().find("threads=2 is listed twice") != std::string::npos);
+  o.threads.clear();
+  CHECK_FALSE(convgen::tools::RunBench({layer}, o, &records, nullptr).ok());
 }
 
 TEST_CASE("peak measurement covers every supported target", "[bench_runner][peak]") {

@@ -453,3 +453,27 @@ TEST_CASE("cli kernels and peak take --threads", "[cli]") {
     CHECK(bad.err.find("--threads=-1 must be >= 0") != std::string::npos);
   }
 }
+
+TEST_CASE("cli bench takes a list of thread counts", "[cli]") {
+  // --threads 1,2: both counts in turns, a scaling column; the descriptor
+  // after the list stays a descriptor (one token per --threads).
+  const CliResult both = RunCli({"bench", "--threads", "1,2", "mb1ic4ih8oc4oh8kh3ph1n\"tiny\"",
+                                 "--reps", "1", "--min-time", "0"});
+  INFO(both.err);
+  REQUIRE(both.exited);
+  REQUIRE(both.code == 0);
+  CHECK(both.out.find("scaling") != std::string::npos);
+  CHECK(std::count(both.out.begin(), both.out.end(), '\n') >= 3);  // header + rule? + 2 rows
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"bench", "mb1ic4ih8oc4oh8kh3ph1", "--threads", "1,x"},
+        std::vector<std::string>{"bench", "mb1ic4ih8oc4oh8kh3ph1", "--threads", "1,1"},
+        std::vector<std::string>{"bench", "mb1ic4ih8oc4oh8kh3ph1", "--threads", "0"}}) {
+    const CliResult bad = RunCli(args);
+    INFO(args[3]);
+    REQUIRE(bad.exited);
+    CHECK(bad.code == 2);
+    CHECK(bad.out.empty());
+    CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+    CHECK(bad.err.find("threads") != std::string::npos);
+  }
+}

@@ -15,7 +15,8 @@ ratio the median of the per-run ratios (convgen and the peer timed in the
 same run, their repetitions in turns: the peer record's ours_gflops), so
 that a minute in which the shared host slows one run moves neither. The
 k-th file with a given thread count belongs to run k: scaling (2 threads ÷
-1 thread) pairs the two halves of one run.
+1 thread) pairs the two halves of one run. A file may hold both counts
+(`convgen bench --threads 1,2`, the two plans timed in turns).
 
 --targets: files of `convgen bench --target AVX3,AVX2` runs (one file a run):
 per layer the median over the runs of AVX2 GFLOP/s ÷ AVX3 GFLOP/s (both
@@ -313,6 +314,10 @@ def self_test():
     # ratio to oneDNN rises 0.91 -> 0.95 with 2 threads.
     row = [line for line in table.splitlines() if line.startswith("| rn_3x3_7 |")][0]
     assert "| 2.00 (2.00 3.30 1.86) | ≥1.50: ok | 0.91 → 0.95 |" in row, row
+    # `bench --threads 1,2` writes both counts of a run to one file: the
+    # same pairing as two files a run.
+    combined = Runs([files[2 * k] + files[2 * k + 1] for k in range(3)])
+    assert combined.runs == 3 and scaling_table(combined) == table, scaling_table(combined)
     main = main_table(runs)
     assert "| 60–102 |" in main and "Medians over 3 runs" in main, main
     # A peer record holding ours timed in turns with it: the ratio uses that

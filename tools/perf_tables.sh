@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the tables of docs/performance.md on this machine: the public
-# suite with peers, 1 thread (pinned to one core) then 2 threads, and issue
+# suite with peers at 1 and 2 threads (`--threads 1,2`: each layer's 1- and
+# 2-thread plans take their repetitions in turns, so the scaling is taken
+# over the same seconds; each peer runs at both counts, in turns with our
+# plan of that count), and issue
 # 4's eight k×k layers (taken from bench/suite.txt by perf_report.py
 # --kxk-suite) on AVX3 and AVX2, their repetitions in turns, RUNS times
 # (default 3), 7 repetitions each (medians), then tools/perf_report.py, which
@@ -23,13 +26,14 @@ targets=()
 peaks=()
 for run in $(seq 1 "$runs"); do
   echo "run $run of $runs" >&2
-  taskset -c "$last" "$build/convgen" bench --suite bench/suite.txt --peers --threads 1 \
-    --reps "$reps" --json "$build/perf-1t-$run.json"
-  files+=("$build/perf-1t-$run.json")
   if [ "$(nproc)" -ge 2 ]; then
-    "$build/convgen" bench --suite bench/suite.txt --peers --threads 2 \
-      --reps "$reps" --json "$build/perf-2t-$run.json"
-    files+=("$build/perf-2t-$run.json")
+    "$build/convgen" bench --suite bench/suite.txt --peers --threads 1,2 \
+      --reps "$reps" --json "$build/perf-threads-$run.json"
+    files+=("$build/perf-threads-$run.json")
+  else
+    "$build/convgen" bench --suite bench/suite.txt --peers --threads 1 \
+      --reps "$reps" --json "$build/perf-1t-$run.json"
+    files+=("$build/perf-1t-$run.json")
   fi
   taskset -c "$last" "$build/convgen" bench --suite "$build/suite_kxk.txt" --target AVX3,AVX2 \
     --threads 1 --reps "$reps" --json "$build/perf-targets-$run.json"

@@ -1,4 +1,4 @@
-// `convgen bench DESC... | --suite FILE [--threads N] [--target NAME[,NAME...]|all]
+// `convgen bench DESC... | --suite FILE [--threads N[,N...]] [--target NAME[,NAME...]|all]
 //  [--kernel NAME] [--reps N] [--min-time S] [--json FILE] [--peers]`
 // Times convgen (and, with --peers, oneDNN / XNNPACK) on benchdnn layers and
 // prints GFLOP/s and % of this machine's measured peak. The logic lives in
@@ -24,7 +24,7 @@ namespace {
 struct BenchArgs {
   std::vector<std::string> descriptors;
   std::string suite;
-  int threads = 1;
+  std::vector<int> threads = {1};
   std::string target;
   std::string kernel;
   int reps = 5;
@@ -86,7 +86,11 @@ void RegisterBench(CLI::App& app) {
                   "benchdnn descriptors, e.g. mb1ic64ih56oc64oh56kh3ph1n\"rn_3x3_56\"");
   cmd->add_option("--suite", args->suite,
                   "File of descriptors, one a line ('#' comments, blank lines ok)");
-  cmd->add_option("--threads", args->threads, "Threads of the plan (and peers)")
+  cmd->add_option("--threads", args->threads,
+                  "Threads of the plan (and peers); a comma-separated list (1,2) times every "
+                  "count in turns and adds a scaling column")
+      ->delimiter(',')
+      ->allow_extra_args(false)  // one token per --threads: "1,2", not "1 2 DESC"
       ->capture_default_str();
   cmd->add_option("--target", args->target,
                   "Highway target (AVX3, AVX2, SSE4, SCALAR), a comma-separated list of them, or 'all'; default: best");

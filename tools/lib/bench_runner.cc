@@ -128,8 +128,14 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
   if (!options.kernel.empty() && internal::FindKernel(options.kernel) == nullptr)
     return NotFound("kernel=" + options.kernel +
                     " is not a registered kernel (see `convgen kernels`)");
-  if (options.threads < 1)
-    return InvalidArgument("threads=" + std::to_string(options.threads) + " must be >= 1");
+  if (options.threads.empty()) return InvalidArgument("threads: no thread count given");
+  for (size_t i = 0; i < options.threads.size(); ++i) {
+    const int t = options.threads[i];
+    if (t < 1) return InvalidArgument("threads=" + std::to_string(t) + " must be >= 1");
+    if (std::find(options.threads.begin(), options.threads.begin() + i, t) !=
+        options.threads.begin() + i)
+      return InvalidArgument("threads=" + std::to_string(t) + " is listed twice");
+  }
   if (options.timing.reps < 1)
     return InvalidArgument("reps=" + std::to_string(options.timing.reps) + " must be >= 1");
   if (!(options.timing.min_time_s >= 0))
@@ -159,14 +165,14 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
 
   const double peak_per_core =
       options.peak_gflops > 0 ? options.peak_gflops : CachedPeakGflops();
-  const double peak = peak_per_core * EffectiveCores(options.threads);
   const std::vector<std::string> peer_names =
       options.peers ? peers::CompiledPeers() : std::vector<std::string>();
 
-  // Variants timed in turns (targets; convgen and each peer) settle between
-  // repetitions when they run on several threads (TimingSpec::settle_s).
+  // Variants timed in turns (targets, thread counts; convgen and each peer)
+  // settle between repetitions when any runs on several threads
+  // (TimingSpec::settle_s).
   TimingSpec timing = options.timing;
-  if (options.threads > 1)
+  if (*std::max_element(options.threads.begin(), options.threads.end()) > 1)
     timing.settle_s = kMultiThreadSettleS;
   std::vector<BenchRecord> out;
   for (size_t li = 0; li < layers.size(); ++li) {
@@ -180,42 +186,44 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
     const std::vector<float> weights = RandomNonZero(p.weight_elements(), 2);
     const std::vector<float> bias = RandomNonZero(p.out_channels, 3);
     std::vector<float> output(static_cast<size_t>(p.output_elements()));
-    std::vector<float> our_output;  // from the first successful target row
+    std::vector<float> our_output;  // from the first successful row
 
     const size_t first_row = out.size();
-    // Plans of every target first; then the targets' repetitions in turns
-    // (TimeCallsInterleaved), so that their ratio is taken over the same
-    // minutes of the shared host.
+    // Plans of every thread count and target first; then their repetitions
+    // in turns (TimeCallsInterleaved), so that their ratios (AVX2 ÷ AVX3, 2
+    // threads ÷ 1) are taken over the same minutes of the shared host.
     std::vector<std::unique_ptr<Plan>> plans;
     std::vector<Status> failures;  // per plan, the first failed Run
     std::vector<size_t> row_of;    // per plan, its row in `out`
-    for (const std::string& target : targets) {
-      BenchRecord r;
-      r.layer = name;
-      r.desc = ShortDescriptorWithoutName(layer);
-      r.layer_index = static_cast<int>(li);
-      r.threads = options.threads;
-      r.target = target;
-      PlanOptions po;
-      po.kernel = options.kernel;
-      po.target = target;
-      po.threads = options.threads;
-      std::unique_ptr<Plan> plan;
-      const Status s = Plan::Create(p, weights.data(), bias.data(), po, &plan);
-      if (!s.ok()) {
-        r.skipped = true;
-        r.skip_reason = s.ToString();
-        if (progress) *progress << "  skipped " << name << (target.empty() ? "" : " " + target)
-                                << ": " << r.skip_reason << std::endl;
-      } else {
-        r.kernel = plan->kernel_name();
-        r.target = plan->target_name();
-        plans.push_back(std::move(plan));
-        failures.push_back(Status::Ok());
-        row_of.push_back(out.size());
+    for (const int threads : options.threads)
+      for (const std::string& target : targets) {
+        BenchRecord r;
+        r.layer = name;
+        r.desc = ShortDescriptorWithoutName(layer);
+        r.layer_index = static_cast<int>(li);
+        r.threads = threads;
+        r.target = target;
+        PlanOptions po;
+        po.kernel = options.kernel;
+        po.target = target;
+        po.threads = threads;
+        std::unique_ptr<Plan> plan;
+        const Status s = Plan::Create(p, weights.data(), bias.data(), po, &plan);
+        if (!s.ok()) {
+          r.skipped = true;
+          r.skip_reason = s.ToString();
+          if (progress)
+            *progress << "  skipped " << name << (target.empty() ? "" : " " + target) << ": "
+                      << r.skip_reason << std::endl;
+        } else {
+          r.kernel = plan->kernel_name();
+          r.target = plan->target_name();
+          plans.push_back(std::move(plan));
+          failures.push_back(Status::Ok());
+          row_of.push_back(out.size());
+        }
+        out.push_back(std::move(r));
       }
-      out.push_back(std::move(r));
-    }
     // TimeCalls cannot report a Status: keep each plan's first failure, which
     // turns its row into a skipped one rather than a figure.
     std::vector<std::function<void()>> calls;
@@ -239,71 +247,96 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
       r.spread = t.spread();
       r.reps = static_cast<int>(t.rep_ms.size());
       r.gflops = t.median_ms > 0 ? p.flops() / (t.median_ms * 1e6) : 0;
+      const double peak = peak_per_core * EffectiveCores(r.threads);
       r.pct_peak = peak > 0 ? 100.0 * r.gflops / peak : 0;
-      // The output the peers are checked against: the first target's
-      // (the buffer holds the last timed plan's).
+      // The output the peers are checked against: the first row's (the
+      // buffer holds the last timed plan's).
       if (our_output.empty() && plans[i]->Run(input.data(), output.data()).ok())
         our_output = output;
     }
+    // Scaling: each row over the same target's row at the first thread count.
+    for (size_t i = first_row; i < out.size(); ++i) {
+      BenchRecord& r = out[i];
+      if (r.skipped || r.threads == options.threads.front()) continue;
+      const size_t base = first_row + (i - first_row) % targets.size();
+      if (!out[base].skipped && out[base].gflops > 0) r.scaling = r.gflops / out[base].gflops;
+    }
 
     if (peer_names.empty()) continue;
-    std::vector<PeerRecord> peer_records;
-    for (const std::string& peer : peer_names) {
-      if (progress) *progress << "  peer " << peer << " ..." << std::endl;
-      peers::PeerProblem problem;
-      problem.params = p;
-      problem.input = input.data();
-      problem.weights = weights.data();
-      problem.bias = bias.data();
-      problem.clamp_min = -INFINITY;
-      problem.clamp_max = INFINITY;
-      problem.threads = options.threads;
-      // Our first target's plan is timed in turns with the peer: the ratio
-      // to the peer is taken over the same seconds (PeerRecord::ours_gflops).
-      TimingSpec peer_timing = timing;
-      Timing ours;
-      if (!calls.empty() && failures[0].ok()) {
-        peer_timing.partner = calls[0];
-        peer_timing.partner_timing = &ours;
-      }
-      peers::PeerResult result = peers::RunPeer(peer, problem, peer_timing);
-      PeerRecord pr;
-      pr.peer = result.peer.empty() ? peer : result.peer;
-      pr.available = result.available;
-      pr.why_not = result.why_not;
-      pr.impl = result.impl.empty() ? pr.peer : result.impl;
-      pr.timing = result.timing;
-      if (pr.available) {
-        pr.gflops = pr.timing.median_ms > 0 ? p.flops() / (pr.timing.median_ms * 1e6) : 0;
-        // (failures[0] again: our plan may have failed while timed with the peer.)
-        if (ours.median_ms > 0 && failures[0].ok()) {
-          pr.ours_target = out[row_of[0]].target;
-          pr.ours_gflops = p.flops() / (ours.median_ms * 1e6);
+    for (size_t ti = 0; ti < options.threads.size(); ++ti) {
+      const int threads = options.threads[ti];
+      // Our plan timed in turns with the peers: this thread count's first
+      // target's, if it ran (its rows are [row_begin, row_begin + targets)).
+      const size_t row_begin = first_row + ti * targets.size();
+      size_t partner = plans.size();
+      for (size_t i = 0; i < plans.size(); ++i)
+        if (row_of[i] == row_begin && failures[i].ok()) partner = i;
+      std::vector<PeerRecord> peer_records;
+      for (const std::string& peer : peer_names) {
+        if (progress)
+          *progress << "  peer " << peer
+                    << (options.threads.size() > 1 ? ", " + std::to_string(threads) + " threads"
+                                                   : "")
+                    << " ..." << std::endl;
+        peers::PeerProblem problem;
+        problem.params = p;
+        problem.input = input.data();
+        problem.weights = weights.data();
+        problem.bias = bias.data();
+        problem.clamp_min = -INFINITY;
+        problem.clamp_max = INFINITY;
+        problem.threads = threads;
+        // The ratio to the peer is taken over the same seconds
+        // (PeerRecord::ours_gflops).
+        TimingSpec peer_timing = timing;
+        Timing ours;
+        if (partner < plans.size()) {
+          peer_timing.partner = calls[partner];
+          peer_timing.partner_timing = &ours;
         }
-        pr.pct_peak = peak > 0 ? 100.0 * pr.gflops / peak : 0;
-        if (!our_output.empty()) {
-          pr.max_rel_err = MaxRelativeError(result.output, our_output);
-          pr.mismatch = !(pr.max_rel_err <= options.peer_tolerance);
-          if (pr.mismatch && progress)
-            *progress << "*** PEER MISMATCH *** layer " << name << ": " << pr.peer << " ("
-                      << pr.impl << ") max rel err " << Format("%.3g", pr.max_rel_err)
-                      << " > " << Format("%.3g", options.peer_tolerance) << std::endl;
+        peers::PeerResult result = peers::RunPeer(peer, problem, peer_timing);
+        PeerRecord pr;
+        pr.peer = result.peer.empty() ? peer : result.peer;
+        pr.available = result.available;
+        pr.why_not = result.why_not;
+        pr.impl = result.impl.empty() ? pr.peer : result.impl;
+        pr.timing = result.timing;
+        if (pr.available) {
+          pr.gflops = pr.timing.median_ms > 0 ? p.flops() / (pr.timing.median_ms * 1e6) : 0;
+          // (failures[partner] again: our plan may have failed while timed
+          // with the peer.)
+          if (partner < plans.size() && ours.median_ms > 0 && failures[partner].ok()) {
+            pr.ours_target = out[row_begin].target;
+            pr.ours_gflops = p.flops() / (ours.median_ms * 1e6);
+          }
+          const double peak = peak_per_core * EffectiveCores(threads);
+          pr.pct_peak = peak > 0 ? 100.0 * pr.gflops / peak : 0;
+          if (!our_output.empty()) {
+            pr.max_rel_err = MaxRelativeError(result.output, our_output);
+            pr.mismatch = !(pr.max_rel_err <= options.peer_tolerance);
+            if (pr.mismatch && progress)
+              *progress << "*** PEER MISMATCH *** layer " << name << ": " << pr.peer << " ("
+                        << pr.impl << ") max rel err " << Format("%.3g", pr.max_rel_err)
+                        << " > " << Format("%.3g", options.peer_tolerance) << std::endl;
+          }
         }
+        peer_records.push_back(std::move(pr));
       }
-      peer_records.push_back(std::move(pr));
+      for (size_t i = row_begin; i < row_begin + targets.size(); ++i)
+        out[i].peers = peer_records;
     }
-    for (size_t i = first_row; i < out.size(); ++i) out[i].peers = peer_records;
   }
   // A second peak measurement after the layers; "% of peak" uses the larger
   // (see RefreshPeakGflops: a peak taken while the host stole cycles read
   // 66 instead of 117 GFLOP/s).
   if (options.peak_gflops <= 0 && !out.empty()) {
-    const double refreshed = RefreshPeakGflops() * EffectiveCores(options.threads);
-    if (refreshed > peak) {
+    const double refreshed = RefreshPeakGflops();
+    if (refreshed > peak_per_core) {
       for (BenchRecord& r : out) {
-        if (!r.skipped) r.pct_peak = 100.0 * r.gflops / refreshed;
+        const double peak = refreshed * EffectiveCores(r.threads);
+        if (!r.skipped) r.pct_peak = 100.0 * r.gflops / peak;
         for (PeerRecord& pr : r.peers)
-          if (pr.available) pr.pct_peak = 100.0 * pr.gflops / refreshed;
+          if (pr.available) pr.pct_peak = 100.0 * pr.gflops / peak;
       }
     }
   }
@@ -333,8 +366,14 @@ std::string FormatBenchTable(const std::vector<BenchRecord>& records) {
       if (std::find(peer_names.begin(), peer_names.end(), p.peer) == peer_names.end())
         peer_names.push_back(p.peer);
 
+  // Several thread counts: a scaling column (each row over its target's row
+  // at the first thread count, timed in turns).
+  const bool several_counts = std::any_of(records.begin(), records.end(), [&](const BenchRecord& r) {
+    return r.threads != records.front().threads;
+  });
   std::vector<std::string> header = {"layer", "desc", "kernel", "target", "thr",
                                      "ms", "spread", "GF/s", "%peak"};
+  if (several_counts) header.push_back("scaling");
   const size_t kFirstNumeric = 4;  // columns from here on are right-aligned
   for (const std::string& peer : peer_names) {
     header.push_back(peer + " GF/s");
@@ -353,6 +392,7 @@ std::string FormatBenchTable(const std::vector<BenchRecord>& records) {
       row.push_back(Format("%.1f", r.gflops));
       row.push_back(Format("%.1f%%", r.pct_peak));
     }
+    if (several_counts) row.push_back(r.scaling > 0 ? Format("%.2f", r.scaling) : "-");
     for (const std::string& peer : peer_names) {
       const auto it = std::find_if(r.peers.begin(), r.peers.end(),
                                    [&](const PeerRecord& p) { return p.peer == peer; });
@@ -443,10 +483,12 @@ std::string BenchRecordsToJson(const std::vector<BenchRecord>& records) {
               {"reps", std::to_string(r.reps)},
               {"spread", JsonNumber(r.spread)},
               {"cpu", cpu}});
-    // Peers ran once per layer: write them after the layer's last row.
-    const bool last_of_layer =
-        i + 1 == records.size() || records[i + 1].layer_index != r.layer_index;
-    if (!last_of_layer) continue;
+    // Peers ran once per layer and thread count: write them after the last
+    // row of that layer and count.
+    const bool last_of_group = i + 1 == records.size() ||
+                               records[i + 1].layer_index != r.layer_index ||
+                               records[i + 1].threads != r.threads;
+    if (!last_of_group) continue;
     for (const PeerRecord& p : r.peers) {
       if (!p.available) continue;
       object({{"layer", JsonString(r.layer)},

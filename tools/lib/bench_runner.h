@@ -48,7 +48,12 @@ struct BenchOptions {
   // "all" (any case) = one row per supported compiled target, best first;
   // "AVX3,AVX2" = one row per listed target, in that order.
   std::string target;
-  int threads = 1;     // the plan's pool size (>= 1)
+  // The plans' pool sizes (each >= 1, no repeats). Several ("1,2"): one row
+  // per thread count and target, every row of a layer timed in turns, so
+  // that the scaling (BenchRecord::scaling) is taken over the same seconds
+  // of the shared host; the peers run once per thread count, each in turns
+  // with our plan of that count.
+  std::vector<int> threads = {1};
   TimingSpec timing;   // reps 5, min_time 0.1 s by default
   bool peers = false;  // also run peers::CompiledPeers()
   // Single-core fp32 peak in GFLOP/s for pct_peak; <= 0 = CachedPeakGflops().
@@ -85,16 +90,20 @@ struct BenchRecord {
   int threads = 1;
   double time_ms = 0, gflops = 0, pct_peak = 0, spread = 0;
   int reps = 0;
+  // With several thread counts: gflops ÷ the same target's gflops at the
+  // first thread count listed, both timed in turns (0: not measured, or this
+  // is that row).
+  double scaling = 0;
   // The plan could not be created (e.g. a forced kernel that does not apply
   // to this layer): the row says why and carries no figures.
   bool skipped = false;
   std::string skip_reason;
-  // Peers of this layer (same figures repeated on every target row of the
-  // layer: peers run once per layer).
+  // Peers of this layer at this thread count (same figures repeated on every
+  // target row of it: peers run once per layer and thread count).
   std::vector<PeerRecord> peers;
 };
 
-// Runs every layer. Errors (unknown kernel or target, threads < 1) are
+// Runs every layer. Errors (unknown kernel or target, threads < 1 or repeated) are
 // returned before anything runs; a plan that cannot be created for one layer
 // becomes a skipped record. Progress lines ("[3/16] rn_3x3_56 ...") go to
 // `progress` if not null; peer mismatches are also reported there, loudly.
@@ -111,12 +120,13 @@ double OursOver(const BenchRecord& r, const PeerRecord& peer);
 
 // A fixed-width text table, one row per record; with peers, columns
 // "<peer> GF/s" and "×<peer>" (OursOver) per peer; an unavailable peer
-// shows its why_not, a mismatching one MISMATCH in capitals.
+// shows its why_not, a mismatching one MISMATCH in capitals. With several
+// thread counts, a "scaling" column (BenchRecord::scaling).
 std::string FormatBenchTable(const std::vector<BenchRecord>& records);
 
 // A JSON array: one object per non-skipped record with exactly the keys
 //   layer, desc, kernel, target, threads, time_ms, gflops, pct_peak, reps, spread
-// then, per available peer of a layer (once per layer), one object with the
+// then, per available peer of a layer and thread count, one object with the
 // same keys plus "peer", "ours_target" and "ours_gflops": kernel = the
 // peer's impl string, target = "n/a" (a peer does not run on a convgen
 // Highway target), pct_peak relative to our measured peak, ours_gflops our
