@@ -45,10 +45,17 @@ cmake --build "$build" -j "$(nproc)"
 
 if [ "$mode" = bench ]; then
   # One thread, pinned when taskset exists: per-core figures, comparable with
-  # the peers (which get the same thread count).
+  # the peers (which get the same thread count). Given --threads (e.g.
+  # `--threads 1,2`: both counts in turns, with a scaling column), the
+  # caller's counts run instead, unpinned: a pin to one core would put a
+  # 2-thread pool's workers on that core too.
+  threads="--threads 1"
   pin=""
   command -v taskset >/dev/null && pin="taskset -c $(( $(nproc) - 1 ))"
-  exec $pin "$build/convgen" bench --suite bench/suite.txt --peers --threads 1 "$@"
+  for arg in "$@"; do
+    case "$arg" in --threads|--threads=*) threads=""; pin="" ;; esac
+  done
+  exec $pin "$build/convgen" bench --suite bench/suite.txt --peers $threads "$@"
 else
   cd "$build"
   exec ctest --output-on-failure -j "$(nproc)"
