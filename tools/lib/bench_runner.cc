@@ -11,6 +11,8 @@
 #include <sstream>
 #include <thread>
 
+#include <hwy/aligned_allocator.h>
+
 #include "../../bench/peers/peers.h"
 #include "convgen/plan.h"
 #include "kernel.h"
@@ -182,10 +184,27 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
     if (progress)
       *progress << "[" << li + 1 << "/" << layers.size() << "] " << name << " ..."
                 << std::endl;
-    const std::vector<float> input = RandomNonZero(p.input_elements(), 1);
+    // Input and output 64-byte aligned, as benchdnn's are: with std::vector
+    // the alignment was wherever malloc put the buffers, and until session
+    // 15's load-aligning head r8_w3v measured 164 or 191 GFLOP/s on
+    // rn_1x1_56 from one run to the next. (A driver offsetting the buffers
+    // by 0-12 floats found no other kernel that cares; see
+    // docs/performance.md.)
+    const auto aligned_copy = [](const std::vector<float>& v) {
+      hwy::AlignedFreeUniquePtr<float[]> a =
+          hwy::AllocateAligned<float>(std::max<size_t>(v.size(), 1));
+      std::copy(v.begin(), v.end(), a.get());
+      return a;
+    };
+    const hwy::AlignedFreeUniquePtr<float[]> input_buffer =
+        aligned_copy(RandomNonZero(p.input_elements(), 1));
     const std::vector<float> weights = RandomNonZero(p.weight_elements(), 2);
     const std::vector<float> bias = RandomNonZero(p.out_channels, 3);
-    std::vector<float> output(static_cast<size_t>(p.output_elements()));
+    const size_t output_size = static_cast<size_t>(p.output_elements());
+    const hwy::AlignedFreeUniquePtr<float[]> output_buffer =
+        aligned_copy(std::vector<float>(output_size));
+    const float* const input = input_buffer.get();
+    float* const output = output_buffer.get();
     std::vector<float> our_output;  // from the first successful row
 
     const size_t first_row = out.size();
@@ -229,7 +248,7 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
     std::vector<std::function<void()>> calls;
     for (size_t i = 0; i < plans.size(); ++i)
       calls.push_back([&, i] {
-        const Status run = plans[i]->Run(input.data(), output.data());
+        const Status run = plans[i]->Run(input, output);
         if (!run.ok() && failures[i].ok()) failures[i] = run;
       });
     const std::vector<Timing> timings = TimeCallsInterleaved(calls, timing);
@@ -251,8 +270,8 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
       r.pct_peak = peak > 0 ? 100.0 * r.gflops / peak : 0;
       // The output the peers are checked against: the first row's (the
       // buffer holds the last timed plan's).
-      if (our_output.empty() && plans[i]->Run(input.data(), output.data()).ok())
-        our_output = output;
+      if (our_output.empty() && plans[i]->Run(input, output).ok())
+        our_output.assign(output, output + output_size);
     }
     // Scaling: each row over the same target's row at the first thread count.
     for (size_t i = first_row; i < out.size(); ++i) {
@@ -280,7 +299,7 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
                     << " ..." << std::endl;
         peers::PeerProblem problem;
         problem.params = p;
-        problem.input = input.data();
+        problem.input = input;
         problem.weights = weights.data();
         problem.bias = bias.data();
         problem.clamp_min = -INFINITY;
@@ -368,9 +387,9 @@ std::string FormatBenchTable(const std::vector<BenchRecord>& records) {
 
   // Several thread counts: a scaling column (each row over its target's row
   // at the first thread count, timed in turns).
-  const bool several_counts = std::any_of(records.begin(), records.end(), [&](const BenchRecord& r) {
-    return r.threads != records.front().threads;
-  });
+  const bool several_counts =
+      std::any_of(records.begin(), records.end(),
+                  [&](const BenchRecord& r) { return r.threads != records.front().threads; });
   std::vector<std::string> header = {"layer", "desc", "kernel", "target", "thr",
                                      "ms", "spread", "GF/s", "%peak"};
   if (several_counts) header.push_back("scaling");
