@@ -538,6 +538,23 @@ TEST_CASE("variants compared in one run take their repetitions in turns", "[benc
   }
 }
 
+TEST_CASE("warmed variants take their own repetitions in turns", "[bench_runner]") {
+  // explore: each kernel's repetitions (fewer for a slow one) in rounds;
+  // round r times every variant with more than r.
+  std::string order;
+  const std::vector<std::function<void()>> fns = {
+      [&] { order += 'a'; }, [&] { order += 'b'; }, [&] { order += 'c'; }, [&] { order += 'd'; }};
+  const std::vector<convgen::tools::Timing> t =
+      convgen::tools::TimeWarmedInTurns(fns, {3, 1, 2, 0}, 0.0, 0.0);
+  CHECK(order == "abc" "ac" "a");  // no warm-up; d (0 repetitions) never runs
+  REQUIRE(t.size() == 4);
+  CHECK(t[0].rep_ms.size() == 3);
+  CHECK(t[1].rep_ms.size() == 1);
+  CHECK(t[2].rep_ms.size() == 2);
+  CHECK(t[3].rep_ms.empty());
+  CHECK(t[3].median_ms == 0);
+}
+
 TEST_CASE("a partner is timed in turns with the measured call", "[bench_runner]") {
   // bench times our plan in turns with each peer (TimingSpec::partner).
   std::string order;

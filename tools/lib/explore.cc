@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -179,50 +180,69 @@ std::vector<float> RandomNonZeroFloats(int64_t n, uint32_t seed) {
   return v;
 }
 
-Status TimePlan(const Conv2dParams& p, const std::string& kernel, const std::string& target,
-                int threads, const TimingSpec& timing, double budget_s, Timing* timing_out,
-                std::string* kernel_name, std::string* chosen_by) {
-  const std::vector<float> input = RandomNonZeroFloats(p.input_elements(), 1);
-  const std::vector<float> weights = RandomNonZeroFloats(p.weight_elements(), 2);
-  const std::vector<float> bias = RandomNonZeroFloats(p.out_channels, 3);
-  std::vector<float> output(static_cast<size_t>(p.output_elements()));
+namespace {
+
+// Settling time before a repetition that follows another variant's, when
+// plans run on several threads (as bench_runner.cc: idle workers spin).
+constexpr double kMultiThreadSettleS = 0.05;
+// Plans alive at once (their packed weights) in one batch timed in turns:
+// a sweep of ~30 kernels per target over a layer with 51 MB of weights
+// (512 x 512 x 7 x 7) would otherwise hold 1.5 GB.
+constexpr int64_t kBatchWeightBytes = int64_t{512} << 20;
+
+// The random tensors of one layer timed (fixed seeds; the output is written
+// by every plan of the layer and read by none).
+struct LayerData {
+  std::vector<float> input, weights, bias, output;
+  explicit LayerData(const Conv2dParams& p)
+      : input(RandomNonZeroFloats(p.input_elements(), 1)),
+        weights(RandomNonZeroFloats(p.weight_elements(), 2)),
+        bias(RandomNonZeroFloats(p.out_channels, 3)),
+        output(static_cast<size_t>(p.output_elements())) {}
+};
+
+// One plan ready to be timed: created, warmed up, its repetitions decided.
+struct PreparedPlan {
+  std::shared_ptr<LayerData> data;
+  std::unique_ptr<Plan> plan;
+  Status status;  // the first failure (of Create or of any Run)
+  int reps = 0;
+  std::string kernel_name, chosen_by;
+  std::function<void()> run;
+};
+
+// Creates the plan (kernel forced if not empty, target forced) and runs its
+// warm-up call, timed, so that a slow kernel gets fewer repetitions: reps
+// such that reps x the warm-up stays within budget_s (<= 0: no limit).
+void PreparePlan(const Conv2dParams& p, std::shared_ptr<LayerData> data,
+                 const std::string& kernel, const std::string& target, int threads,
+                 int reps, double budget_s, PreparedPlan* out) {
+  out->data = std::move(data);
   PlanOptions po;
   po.kernel = kernel;
   po.target = target;
   po.threads = threads;
-  std::unique_ptr<Plan> plan;
-  Status s = Plan::Create(p, weights.data(), bias.data(), po, &plan);
-  if (!s.ok()) return s;
-  *kernel_name = plan->kernel_name();
-  const std::string& log = plan->selection_log();
-  *chosen_by = !kernel.empty()                                  ? "forced"
-               : log.find("(wisdom: ") != std::string::npos ? "wisdom"
-                                                                : "heuristic";
-  const auto run = [&] {
-    const Status r = plan->Run(input.data(), output.data());
-    if (!r.ok() && s.ok()) s = r;  // keep the first failure
+  out->status = Plan::Create(p, out->data->weights.data(), out->data->bias.data(), po, &out->plan);
+  if (!out->status.ok()) return;
+  out->kernel_name = out->plan->kernel_name();
+  const std::string& log = out->plan->selection_log();
+  out->chosen_by = !kernel.empty()                                  ? "forced"
+                   : log.find("(wisdom: ") != std::string::npos ? "wisdom"
+                                                                    : "heuristic";
+  out->run = [out] {
+    const Status r = out->plan->Run(out->data->input.data(), out->data->output.data());
+    if (!r.ok() && out->status.ok()) out->status = r;  // keep the first failure
   };
-  // The warm-up, timed here so that a slow kernel gets fewer repetitions;
-  // TimeCalls' own warm-up call is then skipped (one warm-up in all).
   const auto start = std::chrono::steady_clock::now();
-  run();
+  out->run();
   const double warm_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  TimingSpec spec = timing;
-  if (budget_s > 0 && warm_s * spec.reps > budget_s)
-    spec.reps = std::max(1, static_cast<int>(budget_s / std::max(warm_s, 1e-9)));
-  bool warmed = false;
-  *timing_out = TimeCalls(
-      [&] {
-        if (!warmed) {
-          warmed = true;  // TimeCalls' warm-up: already done above
-          return;
-        }
-        run();
-      },
-      spec);
-  return s;
+  out->reps = reps;
+  if (budget_s > 0 && warm_s * reps > budget_s)
+    out->reps = std::max(1, static_cast<int>(budget_s / std::max(warm_s, 1e-9)));
 }
+
+}  // namespace
 
 Status RunExplore(const LayerDesc& layer, const ExploreOptions& options,
                   std::vector<ExploreRecord>* records, std::ostream* progress) {
@@ -295,65 +315,109 @@ Status RunExplore(const LayerDesc& layer, const ExploreOptions& options,
         plan_choice[{layer.params.groups, t}] = kernel;
     }
 
-  std::vector<ExploreRecord> out;
-  for (size_t j = 0; j < jobs.size(); ++j) {
-    const Job& job = jobs[j];
-    const Conv2dParams& p = job.params;
-    ExploreRecord r;
-    r.sweep = groups_sweep ? "groups" : "kernels";
-    r.layer = layer_name;
-    r.desc = ShortDescriptorWithoutName(LayerDesc{p, ""});
-    r.groups = p.groups;
-    r.target = targets[job.target];
-    r.threads = options.threads;
-    if (job.kernel) {
-      r.kernel = job.kernel->name;
-      r.family = job.kernel->family;
-      r.r = job.kernel->r;
-      r.v = job.kernel->v;
-      r.plan_choice = plan_choice[{p.groups, job.target}] == r.kernel;
+  // Records in job order; the jobs of one target are timed in turns, in
+  // batches whose plans' weights stay under kBatchWeightBytes.
+  std::vector<ExploreRecord> out(jobs.size());
+  std::map<int64_t, std::shared_ptr<LayerData>> data_of;  // by groups: the only param varied
+  const double settle_s = options.threads > 1 ? kMultiThreadSettleS : 0;
+  size_t j = 0;
+  while (j < jobs.size()) {
+    // The batch [j, end): same target, weights within the budget.
+    size_t end = j;
+    int64_t batch_bytes = 0;
+    const auto weight_bytes = [&](size_t i) {
+      return jobs[i].params.weight_elements() * int64_t{sizeof(float)};
+    };
+    while (end < jobs.size() && jobs[end].target == jobs[j].target &&
+           (end == j || batch_bytes + weight_bytes(end) <= kBatchWeightBytes)) {
+      batch_bytes += weight_bytes(end);
+      ++end;
     }
-    if (progress)
-      *progress << "[" << j + 1 << "/" << jobs.size() << "] " << r.target << " "
-                << (groups_sweep ? "groups=" + std::to_string(p.groups) : r.kernel) << " ..."
-                << std::endl;
-    if (job.kernel && std::string(job.kernel->family) == "reference" &&
-        p.flops() > options.reference_max_gflop * 1e9) {
-      r.skipped = true;
-      r.note = "reference not timed on a layer over " + Fmt("%g", options.reference_max_gflop) +
-               " GFLOP";
-      r.model = ModelKernel(*job.kernel, p, target_ids[job.target]);
-      out.push_back(std::move(r));
-      continue;
+    std::vector<std::unique_ptr<PreparedPlan>> prepared(end - j);
+    std::vector<PreparedPlan*> to_time;
+    std::vector<size_t> job_of;
+    for (size_t i = j; i < end; ++i) {
+      const Job& job = jobs[i];
+      const Conv2dParams& p = job.params;
+      ExploreRecord& r = out[i];
+      r.sweep = groups_sweep ? "groups" : "kernels";
+      r.layer = layer_name;
+      r.desc = ShortDescriptorWithoutName(LayerDesc{p, ""});
+      r.groups = p.groups;
+      r.target = targets[job.target];
+      r.threads = options.threads;
+      if (job.kernel) {
+        r.kernel = job.kernel->name;
+        r.family = job.kernel->family;
+        r.r = job.kernel->r;
+        r.v = job.kernel->v;
+        r.plan_choice = plan_choice[{p.groups, job.target}] == r.kernel;
+        r.model = ModelKernel(*job.kernel, p, target_ids[job.target]);
+      }
+      if (progress)
+        *progress << "[" << i + 1 << "/" << jobs.size() << "] " << r.target << " "
+                  << (groups_sweep ? "groups=" + std::to_string(p.groups) : r.kernel) << " ..."
+                  << std::endl;
+      if (job.kernel && std::string(job.kernel->family) == "reference" &&
+          p.flops() > options.reference_max_gflop * 1e9) {
+        r.skipped = true;
+        r.note = "reference not timed on a layer over " +
+                 Fmt("%g", options.reference_max_gflop) + " GFLOP";
+        continue;
+      }
+      std::shared_ptr<LayerData>& data = data_of[p.groups];
+      if (!data) data = std::make_shared<LayerData>(p);
+      prepared[i - j].reset(new PreparedPlan);
+      PreparePlan(p, data, r.kernel, r.target, options.threads, options.timing.reps,
+                  options.kernel_budget_s, prepared[i - j].get());
+      to_time.push_back(prepared[i - j].get());
+      job_of.push_back(i);
     }
-    Timing t;
-    std::string kernel_name, chosen_by;
-    const Status s = TimePlan(p, r.kernel, r.target, options.threads, options.timing,
-                              options.kernel_budget_s, &t, &kernel_name, &chosen_by);
-    if (!s.ok()) {
-      r.skipped = true;
-      r.note = s.ToString();
-      if (job.kernel) r.model = ModelKernel(*job.kernel, p, target_ids[job.target]);
-      if (progress) *progress << "  skipped: " << r.note << std::endl;
-      out.push_back(std::move(r));
-      continue;
+    if (progress && to_time.size() > 1)
+      *progress << "  timing " << to_time.size() << " plans in turns ..." << std::endl;
+    // In turns (TimeWarmedInTurns: the warm-up was PreparePlan's), so that a
+    // slow minute of the shared host lands on every kernel of the batch
+    // instead of those whose turn it was. (Until session 16 each kernel was
+    // timed alone, one after another: on 1x1 layers r16_w1v ranked ahead of
+    // r8_w3v where, in turns, it never was beyond noise.)
+    std::vector<std::function<void()>> calls;
+    std::vector<int> reps;
+    for (const PreparedPlan* pp : to_time) {
+      calls.push_back(pp->run);
+      reps.push_back(pp->status.ok() ? pp->reps : 0);
     }
-    const KernelInfo* k = internal::FindKernel(kernel_name);
-    if (!job.kernel && k) {  // groups sweep: the plan's choice
-      r.kernel = k->name;
-      r.family = k->family;
-      r.r = k->r;
-      r.v = k->v;
-      r.plan_choice = true;
-      r.chosen_by = chosen_by;
+    const std::vector<Timing> timings =
+        TimeWarmedInTurns(calls, reps, options.timing.min_time_s, settle_s);
+    for (size_t k = 0; k < to_time.size(); ++k) {
+      const PreparedPlan& pp = *to_time[k];
+      const Job& job = jobs[job_of[k]];
+      const Conv2dParams& p = job.params;
+      ExploreRecord& r = out[job_of[k]];
+      if (!pp.status.ok()) {
+        r.skipped = true;
+        r.note = pp.status.ToString();
+        if (progress) *progress << "  skipped " << r.target << " " << r.kernel << ": " << r.note
+                                << std::endl;
+        continue;
+      }
+      const KernelInfo* kernel = internal::FindKernel(pp.kernel_name);
+      if (!job.kernel && kernel) {  // groups sweep: the plan's choice
+        r.kernel = kernel->name;
+        r.family = kernel->family;
+        r.r = kernel->r;
+        r.v = kernel->v;
+        r.plan_choice = true;
+        r.chosen_by = pp.chosen_by;
+      }
+      if (kernel) r.model = ModelKernel(*kernel, p, target_ids[job.target]);
+      const Timing& t = timings[k];
+      r.time_ms = t.median_ms;
+      r.spread = t.spread();
+      r.reps = static_cast<int>(t.rep_ms.size());
+      r.gflops = t.median_ms > 0 ? p.flops() / (t.median_ms * 1e6) : 0;
+      r.pct_peak = peak > 0 ? 100.0 * r.gflops / peak : 0;
     }
-    if (k) r.model = ModelKernel(*k, p, target_ids[job.target]);
-    r.time_ms = t.median_ms;
-    r.spread = t.spread();
-    r.reps = static_cast<int>(t.rep_ms.size());
-    r.gflops = t.median_ms > 0 ? p.flops() / (t.median_ms * 1e6) : 0;
-    r.pct_peak = peak > 0 ? 100.0 * r.gflops / peak : 0;
-    out.push_back(std::move(r));
+    j = end;
   }
   *records = std::move(out);
   return Status::Ok();

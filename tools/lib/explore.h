@@ -10,8 +10,10 @@
 //  - groups (--groups b1,b2,...): the same layer re-grouped (groups = b,
 //    channels unchanged; b not dividing ci and co is skipped), timed with the
 //    plan's own choice for each b and target.
-// Timing is tools::TimeCalls (timing.h), the rule of `convgen bench`: one
-// warm-up, `reps` repetitions of at least `min_time` each, the median — with
+// Timing is the rule of `convgen bench` (timing.h): one warm-up, `reps`
+// repetitions of at least `min_time` each, the median, the kernels of one
+// target taking their repetitions in turns (repetition r of each, then r + 1;
+// in batches of plans whose weights total at most 512 MiB) — with
 // one budget rule for slow calls: when the warm-up call alone shows that
 // `reps` calls would exceed `kernel_budget_s`, fewer repetitions are timed
 // (at least 1; the record's reps says how many). Data:
@@ -161,14 +163,6 @@ std::string ExploreRecordsToCsv(const std::vector<ExploreRecord>& records);
 // Random non-zero floats in [-1,-0.05] U [0.05,1], fixed seed (benchdnn's
 // "no zeros": a zero would hide a skipped tap).
 std::vector<float> RandomNonZeroFloats(int64_t n, uint32_t seed);
-
-// Times one Plan (kernel forced if not empty, target forced) on `p` with
-// fixed random data and the budget rule above (budget_s <= 0: none); on
-// success *kernel_name is the plan's kernel and *chosen_by is "heuristic",
-// "wisdom" or "forced".
-Status TimePlan(const Conv2dParams& p, const std::string& kernel, const std::string& target,
-                int threads, const TimingSpec& timing, double budget_s, Timing* timing_out,
-                std::string* kernel_name, std::string* chosen_by);
 
 }  // namespace tools
 }  // namespace convgen

@@ -67,6 +67,28 @@ inline void Summarise(Timing* t) {
   t->max_ms = sorted.back();
 }
 
+// Variants already warmed up, timed in turns: round r times, in order, every
+// variant with more than r repetitions (reps[i]; 0 = not timed), each
+// repetition that follows another variant's after settle_s of sleep (when
+// there are several variants). Timings of untimed variants stay empty.
+inline std::vector<Timing> TimeWarmedInTurns(const std::vector<std::function<void()>>& fns,
+                                             const std::vector<int>& reps, double min_time_s,
+                                             double settle_s) {
+  std::vector<Timing> t(fns.size());
+  int rounds = 0;
+  for (size_t i = 0; i < fns.size() && i < reps.size(); ++i) rounds = std::max(rounds, reps[i]);
+  for (int r = 0; r < rounds; ++r)
+    for (size_t i = 0; i < fns.size() && i < reps.size(); ++i) {
+      if (r >= reps[i]) continue;
+      if (settle_s > 0 && fns.size() > 1)
+        std::this_thread::sleep_for(std::chrono::duration<double>(settle_s));
+      t[i].rep_ms.push_back(TimeOneRepetition(fns[i], min_time_s));
+    }
+  for (Timing& ti : t)
+    if (!ti.rep_ms.empty()) Summarise(&ti);
+  return t;
+}
+
 // Several variants of one computation (bench --target AVX3,AVX2), timed in
 // turns: repetition r of every variant, then repetition r + 1, so that a
 // minute in which the shared host slows this core hits all of them alike
@@ -75,22 +97,12 @@ inline void Summarise(Timing* t) {
 inline std::vector<Timing> TimeCallsInterleaved(const std::vector<std::function<void()>>& fns,
                                                 const TimingSpec& spec) {
   const bool settle = fns.size() > 1 && spec.settle_s > 0;
-  const auto settle_down = [&] {
-    if (settle) std::this_thread::sleep_for(std::chrono::duration<double>(spec.settle_s));
-  };
   for (const auto& fn : fns) {  // warm-up: first-touch pages, caches, lazily created pools
-    settle_down();
+    if (settle) std::this_thread::sleep_for(std::chrono::duration<double>(spec.settle_s));
     fn();
   }
-  std::vector<Timing> t(fns.size());
-  const int reps = std::max(1, spec.reps);
-  for (int r = 0; r < reps; ++r)
-    for (size_t i = 0; i < fns.size(); ++i) {
-      settle_down();
-      t[i].rep_ms.push_back(TimeOneRepetition(fns[i], spec.min_time_s));
-    }
-  for (Timing& ti : t) Summarise(&ti);
-  return t;
+  return TimeWarmedInTurns(fns, std::vector<int>(fns.size(), std::max(1, spec.reps)),
+                           spec.min_time_s, spec.settle_s);
 }
 
 inline Timing TimeCalls(const std::function<void()>& fn, const TimingSpec& spec) {
