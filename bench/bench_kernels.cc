@@ -17,7 +17,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -28,6 +27,7 @@
 #include "convgen/plan.h"
 #include "kernel.h"
 #include "peak.h"
+#include "report.h"  // RandomNonZeroFloats
 #include "targets.h"
 
 namespace {
@@ -69,16 +69,6 @@ bool ReadSuite(const std::string& path, std::vector<convgen::LayerDesc>* layers)
   return true;
 }
 
-// Random non-zero values in [-1, -0.05] U [0.05, 1], fixed seed (as
-// `convgen bench`).
-std::vector<float> RandomNonZero(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> magnitude(0.05f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = (rng() & 1) ? magnitude(rng) : -magnitude(rng);
-  return v;
-}
-
 void BM_Layer(benchmark::State& state, const convgen::LayerDesc& layer,
               const convgen::internal::KernelInfo* kernel, int64_t target) {
   const convgen::Conv2dParams& p = layer.params;
@@ -95,9 +85,9 @@ void BM_Layer(benchmark::State& state, const convgen::LayerDesc& layer,
     state.SkipWithError("reference too slow");
     return;
   }
-  const std::vector<float> input = RandomNonZero(p.input_elements(), 1);
-  const std::vector<float> weights = RandomNonZero(p.weight_elements(), 2);
-  const std::vector<float> bias = RandomNonZero(p.out_channels, 3);
+  const std::vector<float> input = convgen::tools::RandomNonZeroFloats(p.input_elements(), 1);
+  const std::vector<float> weights = convgen::tools::RandomNonZeroFloats(p.weight_elements(), 2);
+  const std::vector<float> bias = convgen::tools::RandomNonZeroFloats(p.out_channels, 3);
   std::vector<float> output(static_cast<size_t>(p.output_elements()));
 
   convgen::PlanOptions options;

@@ -20,21 +20,17 @@ build=${BUILD_DIR:-build}
 reps=${REPS:-7}
 runs=${RUNS:-3}
 last=$(( $(nproc) - 1 ))
+counts=1
+[ "$(nproc)" -ge 2 ] && counts=1,2
 python3 tools/perf_report.py --kxk-suite bench/suite.txt > "$build/suite_kxk.txt"
 files=()
 targets=()
 peaks=()
 for run in $(seq 1 "$runs"); do
   echo "run $run of $runs" >&2
-  if [ "$(nproc)" -ge 2 ]; then
-    "$build/convgen" bench --suite bench/suite.txt --peers --threads 1,2 \
-      --reps "$reps" --json "$build/perf-threads-$run.json"
-    files+=("$build/perf-threads-$run.json")
-  else
-    "$build/convgen" bench --suite bench/suite.txt --peers --threads 1 \
-      --reps "$reps" --json "$build/perf-1t-$run.json"
-    files+=("$build/perf-1t-$run.json")
-  fi
+  "$build/convgen" bench --suite bench/suite.txt --peers --threads "$counts" \
+    --reps "$reps" --json "$build/perf-threads-$run.json"
+  files+=("$build/perf-threads-$run.json")
   taskset -c "$last" "$build/convgen" bench --suite "$build/suite_kxk.txt" --target AVX3,AVX2 \
     --threads 1 --reps "$reps" --json "$build/perf-targets-$run.json"
   targets+=("$build/perf-targets-$run.json")

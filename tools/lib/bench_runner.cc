@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
-#include <random>
 #include <sstream>
 #include <thread>
 
@@ -24,10 +23,6 @@
 namespace convgen {
 namespace tools {
 namespace {
-
-// Settling time between variants timed in turns on several threads (see
-// TimingSpec::settle_s and docs/performance.md).
-constexpr double kMultiThreadSettleS = 0.05;
 
 std::string ToUpper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -46,16 +41,6 @@ std::string Format(const char* fmt, double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), fmt, v);
   return buf;
-}
-
-// Random non-zero values in [-1, -0.05] U [0.05, 1] (benchdnn's "no zeros":
-// a zero weight or input would hide a tap the kernel skipped). Fixed seed.
-std::vector<float> RandomNonZero(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> magnitude(0.05f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = (rng() & 1) ? magnitude(rng) : -magnitude(rng);
-  return v;
 }
 
 // max |a - b| / max |b|; +inf if any element is not finite or the sizes differ.
@@ -190,19 +175,17 @@ Status RunBench(const std::vector<LayerDesc>& layers, const BenchOptions& option
     // rn_1x1_56 from one run to the next. (A driver offsetting the buffers
     // by 0-12 floats found no other kernel that cares; see
     // docs/performance.md.)
-    const auto aligned_copy = [](const std::vector<float>& v) {
-      hwy::AlignedFreeUniquePtr<float[]> a =
-          hwy::AllocateAligned<float>(std::max<size_t>(v.size(), 1));
-      std::copy(v.begin(), v.end(), a.get());
-      return a;
-    };
-    const hwy::AlignedFreeUniquePtr<float[]> input_buffer =
-        aligned_copy(RandomNonZero(p.input_elements(), 1));
-    const std::vector<float> weights = RandomNonZero(p.weight_elements(), 2);
-    const std::vector<float> bias = RandomNonZero(p.out_channels, 3);
+    const size_t input_size = static_cast<size_t>(p.input_elements());
     const size_t output_size = static_cast<size_t>(p.output_elements());
+    const hwy::AlignedFreeUniquePtr<float[]> input_buffer =
+        hwy::AllocateAligned<float>(std::max<size_t>(input_size, 1));
     const hwy::AlignedFreeUniquePtr<float[]> output_buffer =
-        aligned_copy(std::vector<float>(output_size));
+        hwy::AllocateAligned<float>(std::max<size_t>(output_size, 1));
+    const std::vector<float> random_input = RandomNonZeroFloats(p.input_elements(), 1);
+    std::copy(random_input.begin(), random_input.end(), input_buffer.get());
+    std::fill(output_buffer.get(), output_buffer.get() + output_size, 0.0f);
+    const std::vector<float> weights = RandomNonZeroFloats(p.weight_elements(), 2);
+    const std::vector<float> bias = RandomNonZeroFloats(p.out_channels, 3);
     const float* const input = input_buffer.get();
     float* const output = output_buffer.get();
     std::vector<float> our_output;  // from the first successful row

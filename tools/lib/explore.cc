@@ -9,7 +9,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <random>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -172,19 +171,9 @@ Status ParseTargetList(const std::string& text, std::vector<std::string>* out) {
 
 // ---- running ----------------------------------------------------------------------
 
-std::vector<float> RandomNonZeroFloats(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> magnitude(0.05f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = (rng() & 1) ? magnitude(rng) : -magnitude(rng);
-  return v;
-}
 
 namespace {
 
-// Settling time before a repetition that follows another variant's, when
-// plans run on several threads (as bench_runner.cc: idle workers spin).
-constexpr double kMultiThreadSettleS = 0.05;
 // Plans alive at once (their packed weights) in one batch timed in turns:
 // a sweep of ~30 kernels per target over a layer with 51 MB of weights
 // (512 x 512 x 7 x 7) would otherwise hold 1.5 GB.

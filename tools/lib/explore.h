@@ -160,9 +160,6 @@ std::string FormatExploreTable(const std::vector<ExploreRecord>& records);
 
 std::string ExploreRecordsToCsv(const std::vector<ExploreRecord>& records);
 
-// Random non-zero floats in [-1,-0.05] U [0.05,1], fixed seed (benchdnn's
-// "no zeros": a zero would hide a skipped tap).
-std::vector<float> RandomNonZeroFloats(int64_t n, uint32_t seed);
 
 }  // namespace tools
 }  // namespace convgen

@@ -1,17 +1,30 @@
-// convgen tools: what the `bench` and `explore` reports share — plain-text
-// tables and the core count that % of peak is taken over — and the CLI's
-// reading of `--threads 0`.
+// convgen tools: what the `bench` and `explore` reports (and the Google
+// Benchmark suite) share — their test data, plain-text tables and the core
+// count that % of peak is taken over — and the CLI's reading of
+// `--threads 0`.
 #ifndef CONVGEN_TOOLS_REPORT_H_
 #define CONVGEN_TOOLS_REPORT_H_
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace convgen {
 namespace tools {
+
+// Random non-zero floats in [-1, -0.05] U [0.05, 1], fixed seed (benchdnn's
+// "no zeros": a zero weight or input would hide a tap a kernel skipped).
+inline std::vector<float> RandomNonZeroFloats(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> magnitude(0.05f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = (rng() & 1) ? magnitude(rng) : -magnitude(rng);
+  return v;
+}
 
 // Display width of a UTF-8 string (counts code points: tables use "×", "Δ").
 inline size_t DisplayWidth(const std::string& s) {

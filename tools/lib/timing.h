@@ -43,6 +43,12 @@ struct TimingSpec {
   Timing* partner_timing = nullptr;
 };
 
+// Seconds of settling (TimingSpec::settle_s) that `bench` and `explore` give
+// variants timed in turns when any of them runs on several threads: idle
+// pthreadpool and OpenMP workers spin after a call and took the next
+// variant's second core (measurements in docs/performance.md, Method).
+constexpr double kMultiThreadSettleS = 0.05;
+
 // One repetition: fn back to back for at least min_time_s; mean ms per call.
 inline double TimeOneRepetition(const std::function<void()>& fn, double min_time_s) {
   using Clock = std::chrono::steady_clock;
